@@ -1,0 +1,175 @@
+"""Command line: parse arguments, call one keyword-only function, print, return an exit code.
+
+Exit codes: 0 success; 1 the job ran but found problems (ungraded submissions, a stale
+release, failed validation); 2 bad usage or configuration.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .config import GraderConfig, config_as_dict, load_config
+from .errors import AutograderError
+from .results import SubmissionResult
+
+
+def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True) -> str:
+    """A plain-text table: one line per student and notebook, then the reasons for lost points."""
+    lines = [f"{'student':<22} {'notebook':<22} {'score':>11}  problem / notes"]
+    for r in results:
+        for nb in r.notebooks:
+            flag = nb.problem or "; ".join(nb.notes)
+            lines.append(f"{r.student:<22} {nb.notebook:<22} {nb.score:>5g} / {nb.max_score:<3g}  {flag}")
+            if reasons:
+                for t in nb.tests:
+                    if t.points < t.max_points and not nb.problem:
+                        lines.append(f"{'':<24}- {t.test} ({t.points:g}/{t.max_points:g}): {t.reason}")
+    return "\n".join(lines)
+
+
+def _config(args: argparse.Namespace) -> GraderConfig:
+    config = load_config(Path(args.course_root) if args.course_root else None)
+    if getattr(args, "assignment", None):
+        config = dataclasses.replace(config, assignment=args.assignment)
+    return config
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import release
+
+    config = _config(args)
+    stale = release(config=config, check=args.check)
+    target = config.course_root / "release" / config.assignment
+    if args.check:
+        if stale:
+            print(f"release/{config.assignment} is stale; run `autograder release`. Differing files:")
+            print("\n".join(f"  {f}" for f in stale))
+            return 1
+        print(f"release/{config.assignment} is up to date.")
+        return 0
+    print(f"Released {target}" + (f" ({len(stale)} files changed)" if stale else " (unchanged)"))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate
+
+    report = validate(config=_config(args), progress=not args.no_progress)
+    print(f"{'notebook':<22} {'test':<36} {'reference':>11} {'blank':>9}")
+    for notebook, ref, blank in report.rows():
+        print(f"{notebook:<22} {ref.test:<36} {ref.points:>5g} / {ref.max_points:<3g} {blank.points:>5g} / {blank.max_points:<3g}")
+    if report.ok:
+        print(f"OK: the reference scores {report.reference.score:g}/{report.reference.max_score:g}, "
+              f"the blank release {report.blank.score:g}.")
+        return 0
+    print("Validation FAILED:")
+    print("\n".join(f"  {p}" for p in report.problems))
+    return 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .batch import grade_path
+
+    config = _config(args)
+    executed = config.course_root / "autograded"
+    report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
+                        executed_root=executed, progress=not args.no_progress)
+    print(format_scores(report.results, reasons=not args.quiet))
+    for entry in report.skipped:
+        print(f"skipped {entry}")
+    print(f"\nGraded {len(report.results)} submissions into {config.gradebook_url}; "
+          f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped.")
+    return 0 if report.ok else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_csv
+
+    config = _config(args)
+    count = export_csv(config=config, output=Path(args.output), assignment=args.assignment)
+    print(f"Wrote {count} rows to {args.output}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import write_feedback
+
+    config = _config(args)
+    out = Path(args.output) if args.output else config.course_root / "feedback"
+    pages = write_feedback(config=config, output_dir=out, assignment=args.assignment)
+    print(f"Wrote {len(pages)} feedback pages under {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(config=_config(args), workdir=Path(args.workdir) if args.workdir else None,
+                    progress=not args.no_progress)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(json.dumps({"course_root": str(config.course_root), "digest": config.digest,
+                      **config_as_dict(config)}, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"autograder {__version__}")
+    parser.add_argument("--course-root", help="folder with grader_config.py (default: search upwards from cwd)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("release", cmd_release, "Generate release/<assignment> from source/ with nbgrader.")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if release/ is stale")
+    p.add_argument("--assignment", help="assignment folder (default: from grader_config.py)")
+
+    p = add("validate", cmd_validate, "Check that the reference scores full marks and the blank release 0.")
+    p.add_argument("--assignment")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = add("grade", cmd_grade, "Grade submissions (nbgrader submitted/ layout, folder, or .zip).")
+    p.add_argument("path", help="submitted/ folder, a folder of <student>.ipynb, or a .zip of either")
+    p.add_argument("--assignment")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="totals only, no per-test reasons")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = add("export", cmd_export, "Export grades from the gradebook.")
+    p.add_argument("--format", choices=["csv"], default="csv")
+    p.add_argument("--output", required=True, help="file to write")
+    p.add_argument("--assignment")
+
+    p = add("feedback", cmd_feedback, "Write one HTML feedback page per student and notebook.")
+    p.add_argument("--output", help="folder (default: feedback/ in the course root)")
+    p.add_argument("--assignment")
+
+    p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.")
+    p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")
+    p.add_argument("--no-progress", action="store_true")
+
+    add("config", cmd_config, "Print the validated configuration in force.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AutograderError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autograder: interrupted; every grade recorded so far is kept.", file=sys.stderr)
+        return 130

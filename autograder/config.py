@@ -1,0 +1,263 @@
+"""Load `grader_config.py` into one frozen, validated policy object.
+
+The file is plain Python with top-level assignments. It is read once, checked
+against the schema below, and turned into `GraderConfig`. nbgrader silently
+ignores `--config`, so the autograder never lets nbgrader look for its own
+config files: it builds nbgrader's settings from this object, and it refuses to
+run beside an `nbgrader_config.py` that would otherwise be picked up by hand-run
+nbgrader commands and disagree without anyone noticing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import runpy
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+CONFIG_FILENAME = "grader_config.py"
+DATA_SOURCES = ("embedded", "canonical")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Time limits in seconds. `cells` maps a grade_id to its own per-cell limit."""
+
+    kernel_start_s: float = 60
+    cell_s: float = 60
+    notebook_s: float = 900
+    cells: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cells", types.MappingProxyType(dict(self.cells)))
+
+    def for_cell(self, grade_id: str | None) -> float:
+        return float(self.cells.get(grade_id, self.cell_s)) if grade_id else float(self.cell_s)
+
+
+@dataclass(frozen=True)
+class ReferencePolicy:
+    """How student functions are compared with the reference solutions."""
+
+    cases: int = 5
+    rtol: float = 1e-6
+    seed: int = 20261126
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Partial credit rises linearly from `min` (0 points) to `target` (full points)."""
+
+    min: float
+    target: float
+
+
+@dataclass(frozen=True)
+class DataPolicy:
+    source: str = "embedded"
+    cache_dir: str = "~/.cache/rnn-autograder"
+    mirror_url: str = ""
+
+
+@dataclass(frozen=True)
+class GraderConfig:
+    course_id: str
+    assignment: str
+    gradebook_url: str = "sqlite:///gradebook.db"
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    points: Mapping[str, float] = field(default_factory=dict)
+    reference: ReferencePolicy = field(default_factory=ReferencePolicy)
+    seed: int = 1234
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    data: DataPolicy = field(default_factory=DataPolicy)
+    # Not keys of the file: where it was read from, and a digest of its values.
+    course_root: Path = field(default=Path("."), compare=False)
+    digest: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", types.MappingProxyType(dict(self.points)))
+        object.__setattr__(self, "thresholds", types.MappingProxyType(dict(self.thresholds)))
+
+    @property
+    def gradebook_path(self) -> Path | None:
+        """The sqlite file behind `gradebook_url`, resolved against the course root."""
+        prefix = "sqlite:///"
+        if not self.gradebook_url.startswith(prefix):
+            return None
+        path = Path(self.gradebook_url[len(prefix):])
+        return path if path.is_absolute() else self.course_root / path
+
+    @property
+    def resolved_gradebook_url(self) -> str:
+        path = self.gradebook_path
+        return f"sqlite:///{path}" if path is not None else self.gradebook_url
+
+    def with_gradebook(self, path: Path) -> "GraderConfig":
+        """The same policy writing to another gradebook (the digest is unchanged)."""
+        return dataclasses.replace(self, gradebook_url=f"sqlite:///{Path(path).resolve()}")
+
+
+_FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name not in ("course_root", "digest")]
+_SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy}
+
+
+def _unknown(key: str, allowed: list[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ConfigError(f"{where}: unknown key '{key}'.{hint} Allowed: {', '.join(allowed)}.")
+
+
+def _check_number(value: Any, key: str, *, integer: bool = False, positive: bool = True) -> float:
+    ok_types = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_types):
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"grader_config.py: '{key}' must be {kind}, got {value!r}.")
+    if positive and value <= 0:
+        raise ConfigError(f"grader_config.py: '{key}' must be greater than 0, got {value!r}.")
+    return value
+
+
+def _check_str(value: Any, key: str, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise ConfigError(f"grader_config.py: '{key}' must be a non-empty string, got {value!r}.")
+    return value
+
+
+def _check_mapping(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"grader_config.py: '{key}' must be a dict, got {type(value).__name__}.")
+    for k in value:
+        if not isinstance(k, str):
+            raise ConfigError(f"grader_config.py: keys of '{key}' must be strings, got {k!r}.")
+    return value
+
+
+def _section(cls: type, value: Any, key: str) -> Any:
+    _check_mapping(value, key)
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    for k in value:
+        if k not in allowed:
+            raise _unknown(f"{key}.{k}", [f"{key}.{a}" for a in allowed], "grader_config.py")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in value:
+            continue
+        v, name = value[f.name], f"{key}.{f.name}"
+        if f.name == "cells":
+            _check_mapping(v, name)
+            kwargs[f.name] = types.MappingProxyType(
+                {k: float(_check_number(s, f"{name}.{k}")) for k, s in v.items()})
+        elif f.type in ("float", "int"):
+            kwargs[f.name] = _check_number(v, name, integer=f.type == "int")
+        else:
+            kwargs[f.name] = _check_str(v, name, allow_empty=f.name == "mirror_url")
+    return cls(**kwargs)
+
+
+def _thresholds(value: Any) -> Mapping[str, Threshold]:
+    _check_mapping(value, "thresholds")
+    out = {}
+    for metric, spec in value.items():
+        name = f"thresholds.{metric}"
+        _check_mapping(spec, name)
+        if set(spec) != {"min", "target"}:
+            raise ConfigError(f"grader_config.py: '{name}' needs exactly the keys 'min' and 'target', got {sorted(spec)}.")
+        lo = _check_number(spec["min"], f"{name}.min", positive=False)
+        hi = _check_number(spec["target"], f"{name}.target", positive=False)
+        if lo == hi:
+            raise ConfigError(f"grader_config.py: '{name}' has min == target ({lo}); they must differ.")
+        out[metric] = Threshold(min=float(lo), target=float(hi))
+    return types.MappingProxyType(out)
+
+
+def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) -> GraderConfig:
+    """Validate the top-level names of a config file; raise ConfigError naming the bad key."""
+    for key in values:
+        if key not in _FILE_KEYS:
+            raise _unknown(key, _FILE_KEYS, "grader_config.py")
+    for required in ("course_id", "assignment"):
+        if required not in values:
+            raise ConfigError(f"grader_config.py: the key '{required}' is required.")
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _SECTIONS:
+            kwargs[key] = _section(_SECTIONS[key], value, key)
+        elif key == "points":
+            _check_mapping(value, "points")
+            kwargs[key] = types.MappingProxyType(
+                {k: float(_check_number(v, f"points.{k}", positive=False)) for k, v in value.items()})
+        elif key == "thresholds":
+            kwargs[key] = _thresholds(value)
+        elif key == "seed":
+            kwargs[key] = _check_number(value, "seed", integer=True, positive=False)
+        else:
+            kwargs[key] = _check_str(value, key)
+    if "/" in kwargs["assignment"] or kwargs["assignment"].startswith("."):
+        raise ConfigError(f"grader_config.py: 'assignment' must be a plain folder name, got {kwargs['assignment']!r}.")
+    if "data" in kwargs and kwargs["data"].source not in DATA_SOURCES:
+        raise ConfigError(
+            f"grader_config.py: 'data.source' must be one of {', '.join(DATA_SOURCES)}, got {kwargs['data'].source!r}.")
+    config = GraderConfig(**kwargs, course_root=course_root)
+    return dataclasses.replace(config, digest=_digest(config))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.name not in ("course_root", "digest")}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    return value
+
+
+def config_as_dict(config: GraderConfig) -> dict[str, Any]:
+    return _plain(config)
+
+
+def _digest(config: GraderConfig) -> str:
+    blob = json.dumps(_plain(config), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` (default: cwd) that holds grader_config.py."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILENAME).is_file():
+            return folder
+    raise ConfigError(
+        f"No {CONFIG_FILENAME} found in {here} or any parent folder. Run the command inside the course "
+        f"folder, or pass --course-root.")
+
+
+def check_no_stray_nbgrader_config(course_root: Path) -> None:
+    """Refuse an nbgrader_config.py that hand-run nbgrader commands would load instead of ours."""
+    for folder in {course_root.resolve(), Path.cwd().resolve()}:
+        stray = folder / "nbgrader_config.py"
+        if stray.exists():
+            raise ConfigError(
+                f"Found {stray}. This course is configured only by {CONFIG_FILENAME}; nbgrader would load "
+                f"that file on its own and its settings could silently disagree. Move its settings into "
+                f"{CONFIG_FILENAME} and delete it.")
+
+
+def load_config(course_root: Path | None = None) -> GraderConfig:
+    """Read, validate and freeze the course's grader_config.py."""
+    root = Path(course_root).resolve() if course_root else find_course_root()
+    path = root / CONFIG_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist.")
+    check_no_stray_nbgrader_config(root)
+    try:
+        namespace = runpy.run_path(str(path), run_name="grader_config")
+    except Exception as exc:  # a syntax error or a failing expression in the file
+        raise ConfigError(f"{path} could not be read: {type(exc).__name__}: {exc}") from exc
+    values = {k: v for k, v in namespace.items()
+              if not k.startswith("_") and not isinstance(v, types.ModuleType)}
+    return parse_config(values, course_root=root)

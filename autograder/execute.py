@@ -1,0 +1,123 @@
+"""Run a notebook in a fresh kernel, cell by cell, within per-cell and per-notebook limits.
+
+This is the only module that talks to nbclient. Stderr is never a failure here
+(TensorFlow logs to stderr); a cell fails only when it raises. A cell that overruns
+its limit is interrupted; if the kernel does not come back (a loop that swallows
+KeyboardInterrupt), the kernel is killed and the remaining cells are reported as not run.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+KERNEL_NAME = "python3"
+_LIVENESS_TIMEOUT_S = 5
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What happened to one code cell."""
+
+    index: int
+    ran: bool
+    error: tuple[str, str, str] | None = None   # (ename, evalue, traceback text without colours)
+    timed_out: bool = False
+    printed_score: float | None = None          # nbgrader convention: a grade cell may return a number
+
+
+@dataclass(frozen=True)
+class Execution:
+    outcomes: Mapping[int, CellOutcome]   # by cell index, code cells only
+    runtime_s: float
+    stopped: str = ""                      # why execution stopped early ("" if every cell ran)
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _outcome(index: int, cell: NotebookNode) -> CellOutcome:
+    error, score = None, None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error" and error is None:
+            tb = strip_ansi("\n".join(out.get("traceback", [])))
+            error = (out.get("ename", "Error"), strip_ansi(str(out.get("evalue", ""))), tb)
+        elif out.get("output_type") == "execute_result":
+            text = out.get("data", {}).get("text/plain", "")
+            try:
+                score = float(text if isinstance(text, str) else "".join(text))
+            except ValueError:
+                pass
+    return CellOutcome(index=index, ran=True, error=error, printed_score=score)
+
+
+def execute_notebook(
+    nb: NotebookNode,
+    *,
+    workdir: Path,
+    env: Mapping[str, str],
+    cell_timeout: Callable[[NotebookNode], float],
+    notebook_timeout_s: float,
+    startup_timeout_s: float = 60,
+) -> Execution:
+    """Execute `nb` in place (outputs are written into it) with cwd `workdir`."""
+    started = time.monotonic()
+    deadline = started + notebook_timeout_s
+    client = NotebookClient(
+        nb, kernel_name=KERNEL_NAME, allow_errors=True, startup_timeout=int(startup_timeout_s),
+        resources={"metadata": {"path": str(workdir)}}, record_timing=False,
+    )
+    outcomes: dict[int, CellOutcome] = {}
+    stopped = ""
+    try:
+        with client.setup_kernel(env=dict(env), cwd=str(workdir)):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    stopped = f"the notebook time limit ({notebook_timeout_s:.0f} s) was reached"
+                    break
+                limit = min(cell_timeout(cell), remaining)
+                client.timeout = max(1, int(limit + 0.999))
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    outcomes[index] = CellOutcome(index=index, ran=True, timed_out=True)
+                    if limit < cell_timeout(cell):
+                        stopped = f"the notebook time limit ({notebook_timeout_s:.0f} s) was reached"
+                        break
+                    if not _recover(client):
+                        stopped = (f"cell {index} ran past its {limit:.0f} s limit and did not stop "
+                                   f"when interrupted; the kernel was shut down")
+                        break
+                    continue
+                except DeadKernelError:
+                    outcomes[index] = CellOutcome(index=index, ran=True, error=(
+                        "DeadKernelError", "the kernel died while running this cell", ""))
+                    stopped = f"the kernel died in cell {index} (crash, os._exit or out of memory)"
+                    break
+                outcomes[index] = _outcome(index, cell)
+    except RuntimeError as exc:   # kernel failed to start
+        stopped = f"the kernel could not be started ({exc})"
+    return Execution(outcomes=outcomes, runtime_s=time.monotonic() - started, stopped=stopped)
+
+
+def _recover(client: NotebookClient) -> bool:
+    """Interrupt the kernel after a timeout and check that it answers again."""
+    try:
+        client.km.interrupt_kernel()
+        ping = NotebookNode(cell_type="code", source="pass", metadata={}, outputs=[], id="liveness")
+        client.timeout = _LIVENESS_TIMEOUT_S
+        client.execute_cell(ping, -1)
+        return True
+    except (CellTimeoutError, DeadKernelError):
+        return False

@@ -1,0 +1,225 @@
+"""The only module that reads or writes the gradebook.
+
+Grades live in nbgrader's gradebook (so formgrader and nbgrader's own exports see them),
+and, in the same sqlite file and the same transaction, in two tables of the autograder's:
+``autograder_results`` (one row per student, notebook and test, with status and reason)
+and ``autograder_submissions`` (one row per student and assignment: submission hash,
+autograder version, config digest, datasets used). Recording a submission is one
+transaction: either all of its rows change, or none do.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select
+
+from .config import GraderConfig
+from .notebooks import AssignmentSpec
+from .results import SubmissionResult
+
+_meta = MetaData()
+RESULTS = Table(
+    "autograder_results", _meta,
+    Column("student", String(128), primary_key=True),
+    Column("assignment", String(128), primary_key=True),
+    Column("notebook", String(128), primary_key=True),
+    Column("test", String(128), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("max_points", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("hidden", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+SUBMISSIONS = Table(
+    "autograder_submissions", _meta,
+    Column("student", String(128), primary_key=True),
+    Column("assignment", String(128), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("max_score", Float, nullable=False),
+    Column("submission_sha256", String(64), nullable=False),
+    Column("autograder_version", String(32), nullable=False),
+    Column("config_digest", String(64), nullable=False),
+    Column("graded_at", String(32), nullable=False),
+    Column("datasets", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("problems", Text, nullable=False),
+)
+NOTEBOOKS = Table(
+    "autograder_notebooks", _meta,
+    Column("student", String(128), primary_key=True),
+    Column("assignment", String(128), primary_key=True),
+    Column("notebook", String(128), primary_key=True),
+    Column("runtime_s", Float, nullable=False),
+    Column("problem", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    student: str
+    assignment: str
+    notebook: str
+    test: str
+    points: float
+    max_points: float
+    status: str
+    reason: str
+    hidden: bool
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    submission_sha256: str
+    autograder_version: str
+    config_digest: str
+    graded_at: str
+    datasets: str
+    notes: str
+    problems: str
+
+
+def _ensure_alembic_on_path() -> None:
+    """nbgrader runs `alembic` by name when it creates a gradebook; make the venv's bin/ visible."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+
+
+class Gradebook:
+    """Open with `with Gradebook(config) as gb:`; every write commits one submission atomically."""
+
+    def __init__(self, config: GraderConfig):
+        from nbgrader.api import Gradebook as NbGradebook
+
+        _ensure_alembic_on_path()
+        path = config.gradebook_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._nb = NbGradebook(config.resolved_gradebook_url, course_id=config.course_id)
+        _meta.create_all(self._nb.engine)
+
+    def __enter__(self) -> "Gradebook":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._nb.close()
+
+    # ---- the assignment's structure (mirrors what nbgrader's SaveCells stores) ----
+    def sync_assignment(self, spec: AssignmentSpec) -> None:
+        """Create or update the assignment, its notebooks and graded cells in nbgrader's tables."""
+        gb = self._nb
+        gb.update_or_create_assignment(spec.name)
+        for nb in spec.notebooks:
+            gb.update_or_create_notebook(nb.name, spec.name)
+            for test in nb.tests:
+                gb.update_or_create_grade_cell(test.grade_id, nb.name, spec.name,
+                                               max_score=test.points, cell_type="code")
+            for solution in nb.solutions:
+                gb.update_or_create_solution_cell(solution, nb.name, spec.name)
+
+    # ---- recording ------------------------------------------------------------------
+    def record(self, result: SubmissionResult) -> None:
+        """Write one graded submission: nbgrader grades and autograder rows, in one transaction."""
+        from nbgrader import api as nb_api
+
+        db = self._nb.db
+        try:
+            student = db.get(nb_api.Student, result.student)
+            if student is None:
+                student = nb_api.Student(id=result.student)
+                db.add(student)
+            assignment = db.execute(select(nb_api.Assignment).filter_by(name=result.assignment)).scalar_one()
+            submitted = db.execute(select(nb_api.SubmittedAssignment).filter_by(
+                assignment_id=assignment.id, student_id=result.student)).scalar_one_or_none()
+            if submitted is None:
+                submitted = nb_api.SubmittedAssignment(assignment=assignment, student=student)
+                db.add(submitted)
+            submitted.timestamp = dt.datetime.fromisoformat(result.graded_at).replace(tzinfo=None)
+            for nb_result in result.notebooks:
+                notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
+                sub_nb = next((s for s in submitted.notebooks if s.notebook_id == notebook.id), None)
+                if sub_nb is None:
+                    sub_nb = nb_api.SubmittedNotebook(notebook=notebook, assignment=submitted)
+                    db.add(sub_nb)
+                grades = {g.cell_id: g for g in sub_nb.grades}
+                for cell in notebook.grade_cells:
+                    grade = grades.get(cell.id) or nb_api.Grade(cell_id=cell.id, notebook=sub_nb)
+                    test = next((t for t in nb_result.tests if t.test == cell.name), None)
+                    grade.auto_score = test.points if test else 0.0
+                    grade.needs_manual_grade = False
+                    db.add(grade)
+                for cell in notebook.solution_cells:
+                    if not any(c.cell_id == cell.id for c in sub_nb.comments):
+                        db.add(nb_api.Comment(cell_id=cell.id, notebook=sub_nb))
+
+            key = dict(student=result.student, assignment=result.assignment)
+            for table in (RESULTS, SUBMISSIONS, NOTEBOOKS):
+                db.execute(delete(table).where(table.c.student == result.student,
+                                               table.c.assignment == result.assignment))
+            rows = [dict(key, notebook=n.notebook, test=t.test, position=i, points=t.points,
+                         max_points=t.max_points, status=t.status, reason=t.reason, hidden=int(t.hidden),
+                         kind=t.kind, detail=t.detail)
+                    for n in result.notebooks for i, t in enumerate(n.tests)]
+            if rows:
+                db.execute(insert(RESULTS), rows)
+            db.execute(insert(NOTEBOOKS), [dict(key, notebook=n.notebook, runtime_s=n.runtime_s,
+                                                problem=n.problem, notes="\n".join(n.notes))
+                                           for n in result.notebooks])
+            db.execute(insert(SUBMISSIONS).values(
+                **key, score=result.score, max_score=result.max_score,
+                submission_sha256=result.submission_sha256, autograder_version=result.autograder_version,
+                config_digest=result.config_digest, graded_at=result.graded_at,
+                datasets="\n".join(result.datasets),
+                notes="\n".join(f"{n.notebook}: {note}" for n in result.notebooks for note in n.notes),
+                problems="\n".join(f"{n.notebook}: {n.problem}" for n in result.notebooks if n.problem)))
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    # ---- reading ----------------------------------------------------------------------
+    def results(self, assignment: str | None = None) -> list[ResultRow]:
+        query = select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment, RESULTS.c.notebook,
+                                         RESULTS.c.position)
+        if assignment:
+            query = query.where(RESULTS.c.assignment == assignment)
+        return [ResultRow(**{k: v for k, v in row._mapping.items() if k != "position"})
+                for row in self._nb.db.execute(query)]
+
+    def submissions(self, assignment: str | None = None) -> list[SubmissionRow]:
+        query = select(SUBMISSIONS).order_by(SUBMISSIONS.c.student)
+        if assignment:
+            query = query.where(SUBMISSIONS.c.assignment == assignment)
+        return [SubmissionRow(**row._mapping) for row in self._nb.db.execute(query)]
+
+    def notebook_rows(self, assignment: str | None = None) -> list[dict]:
+        query = select(NOTEBOOKS).order_by(NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
+        if assignment:
+            query = query.where(NOTEBOOKS.c.assignment == assignment)
+        return [dict(row._mapping) for row in self._nb.db.execute(query)]
+
+    def nbgrader_score(self, assignment: str, student: str) -> float:
+        """The total as nbgrader itself computes it (used to check both records agree)."""
+        return float(self._nb.find_submission(assignment, student).score)
+
+
+@contextmanager
+def open_gradebook(config: GraderConfig) -> Iterator[Gradebook]:
+    with Gradebook(config) as gb:
+        yield gb

@@ -1,0 +1,220 @@
+"""Grade one submission: assemble, execute, judge. Pure of the gradebook: it returns a result.
+
+Stages for each notebook of a submission:
+  read (intake problems -> 0 with a reason) -> assemble (restore tests, splice answers)
+  -> execute (fresh kernel in a private workspace, seeded, time-limited)
+  -> kernel verdicts (test cells) + reference verdicts (probes, in this process).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import nbformat
+from nbformat import NotebookNode
+
+from . import __version__, probes
+from .assemble import Assembled, assemble, read_submission
+from .config import GraderConfig
+from .errors import AutograderError, SubmissionError
+from .execute import CellOutcome, Execution, execute_notebook
+from .intake import Submission, copy_release_files
+from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
+from .results import NotebookResult, SubmissionResult, TestResult
+
+_MAX_REASON = 300
+_MAX_DETAIL = 4000
+INJECTED = "autograder_injected"
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """Everything a grading run needs that does not depend on the student."""
+
+    config: GraderConfig
+    spec: AssignmentSpec
+    sources: Mapping[str, NotebookNode]
+    releases: Mapping[str, NotebookNode]
+    references: Mapping[str, probes.Reference]
+    release_dir: Path
+
+
+def load_context(config: GraderConfig) -> GradingContext:
+    spec, sources = load_source(config)
+    release_dir = config.course_root / "release" / config.assignment
+    releases, references = {}, {}
+    for nb in spec.notebooks:
+        path = release_dir / f"{nb.name}.ipynb"
+        if not path.is_file():
+            raise AutograderError(f"{path} is missing: run `autograder release` first.")
+        releases[nb.name] = read_notebook(path)
+        if nb.probes:
+            references[nb.name] = probes.load_reference(config.course_root / "solutions", nb.reference_module)
+            missing = set(nb.probes) - set(references[nb.name].functions)
+            if missing:
+                raise AutograderError(f"solutions/{nb.reference_module}.py has no reference for {sorted(missing)}")
+    return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
+                          references=references, release_dir=release_dir)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split()) if limit == _MAX_REASON else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kernel_verdict(test: TestSpec, outcome: CellOutcome | None, *, stopped: str, restored: bool) -> TestResult:
+    """Score a test cell from what it did in the kernel. Stderr never counts as failure."""
+    def make(status: str, points: float, reason: str, detail: str = "") -> TestResult:
+        if restored:
+            reason += " (this test cell was changed in the submission and was restored)"
+        return TestResult(test=test.grade_id, points=points, max_points=test.points, status=status,
+                          reason=_clip(reason, _MAX_REASON), hidden=test.hidden, kind="kernel",
+                          detail="" if test.hidden else _clip(detail, _MAX_DETAIL))
+
+    if outcome is None:
+        return make("error", 0.0, f"not run: {stopped or 'execution stopped before this cell'}")
+    if outcome.timed_out:
+        return make("error", 0.0, "timed out: the cell ran past its time limit")
+    if outcome.error is not None:
+        ename, evalue, traceback = outcome.error
+        if ename == "DeadKernelError":
+            return make("error", 0.0, "the kernel died while running this test")
+        if test.hidden:
+            shown = f"{ename}: {evalue}" if ename == "AssertionError" and evalue else f"{ename} raised"
+            return make("failed", 0.0, f"hidden test failed: {shown}")
+        return make("failed", 0.0, f"{ename}: {evalue}" if evalue else ename, traceback)
+    if outcome.printed_score is not None:
+        points = min(max(outcome.printed_score, 0.0), test.points)
+        status = "passed" if points >= test.points else "partial"
+        return make(status, points, f"the test reported {points:g} of {test.points:g} points")
+    return make("passed", test.points, "passed")
+
+
+def _seed_cell(seed: int, uses_tensorflow: bool) -> NotebookNode:
+    lines = ["import random as _ag_random", f"_ag_random.seed({seed})",
+             "try:", "    import numpy as _ag_np", f"    _ag_np.random.seed({seed})",
+             "except ImportError:", "    pass"]
+    if uses_tensorflow:
+        lines += ["import keras as _ag_keras, tensorflow as _ag_tf", f"_ag_keras.utils.set_random_seed({seed})",
+                  "_ag_tf.config.experimental.enable_op_determinism()", "del _ag_keras, _ag_tf"]
+    lines += ["del _ag_random"]
+    return nbformat.v4.new_code_cell("\n".join(lines), metadata={INJECTED: True}, id="autograder-seed")
+
+
+def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
+    """A private environment: HOME and every tool's config/cache folder point inside the workspace."""
+    home = workdir / ".home"
+    for sub in ("", "tmp", "keras", "ipython", "jupyter", "jupyter-data", "jupyter-runtime", "mpl"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE",
+                                                        "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
+    keep["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), keep.get("PATH", "/usr/bin:/bin")])
+    return {
+        **keep,
+        "HOME": str(home), "TMPDIR": str(home / "tmp"), "KERAS_HOME": str(home / "keras"),
+        "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
+        "JUPYTER_DATA_DIR": str(home / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
+        "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
+    }
+
+
+def _blank(spec: NotebookSpec, reason: str) -> NotebookResult:
+    tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points, status="error",
+                             reason=reason, hidden=t.hidden or bool(t.probe),
+                             kind="reference" if t.probe else "kernel") for t in spec.tests)
+    return NotebookResult(notebook=spec.name, tests=tests, problem=reason)
+
+
+def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
+                   workdir: Path, executed_dir: Path | None = None) -> NotebookResult:
+    """Grade one submitted notebook file in the (empty) workspace `workdir`."""
+    config = ctx.config
+    try:
+        student_nb, read_notes = read_submission(path)
+    except SubmissionError as exc:
+        return _blank(spec, f"not graded: {exc}")
+    merged: Assembled = assemble(ctx.sources[spec.name], ctx.releases[spec.name], student_nb)
+    nb = merged.notebook
+    source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
+    uses_tf = "tensorflow" in source_text or "keras" in source_text
+    nb.cells.insert(0, _seed_cell(config.seed, uses_tf))
+    reference = ctx.references.get(spec.name)
+    cases = {}
+    if spec.probes and reference is not None:
+        cases = probes.draw_inputs(reference, spec.probes, policy=config.reference, student=student)
+        probes.write_inputs(workdir, cases)
+        nb.cells.append(nbformat.v4.new_code_cell(probes.harness_cell_source(),
+                                                  metadata={INJECTED: True}, id="autograder-probes"))
+    copy_release_files(ctx.release_dir, workdir)
+
+    execution: Execution = execute_notebook(
+        nb, workdir=workdir, env=kernel_env(workdir, config.seed),
+        cell_timeout=lambda cell: config.timeouts.for_cell(grade_id(cell)),
+        notebook_timeout_s=config.timeouts.notebook_s, startup_timeout_s=config.timeouts.kernel_start_s)
+
+    index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
+    outputs = probes.read_outputs(workdir) if cases else None
+    results = []
+    for test in spec.tests:
+        if test.probe and reference is not None:
+            results.append(probes.compare(test.grade_id, test.probe, test.points, reference=reference,
+                                          cases=cases[test.probe], outputs=outputs, policy=config.reference,
+                                          unavailable=execution.stopped))
+        else:
+            outcome = execution.outcomes.get(index_of.get(test.grade_id, -1))
+            results.append(kernel_verdict(test, outcome, stopped=execution.stopped,
+                                          restored=test.grade_id in merged.restored))
+    if executed_dir is not None:
+        executed_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
+    notes = read_notes + merged.notes + ((execution.stopped,) if execution.stopped else ())
+    problem = execution.stopped if execution.stopped.startswith("the kernel could not be started") else ""
+    return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
+                          problem=problem, notes=notes)
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def grade_submission(ctx: GradingContext, submission: Submission, *,
+                     executed_root: Path | None = None) -> SubmissionResult:
+    """Grade every notebook of one submission, each in its own fresh workspace and kernel."""
+    notebooks = []
+    for spec in ctx.spec.notebooks:
+        if spec.name in submission.problems:
+            notebooks.append(_blank(spec, f"not graded: {submission.problems[spec.name]}"))
+            continue
+        path = submission.notebooks.get(spec.name)
+        if path is None:
+            notebooks.append(_blank(spec, f"not graded: {spec.name}.ipynb was not submitted"))
+            continue
+        workdir = Path(tempfile.mkdtemp(prefix=f"autograder-{submission.student}-"))
+        try:
+            executed_dir = executed_root / submission.student / ctx.spec.name if executed_root else None
+            notebooks.append(grade_notebook(ctx, spec, path, student=submission.student,
+                                            workdir=workdir, executed_dir=executed_dir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return SubmissionResult(
+        student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
+        submission_sha256=submission.sha256, autograder_version=__version__,
+        config_digest=ctx.config.digest, graded_at=now_utc())
+
+
+def internal_error_result(ctx: GradingContext, submission: Submission, exc: BaseException) -> SubmissionResult:
+    """A result that records a grader failure on one submission, so the batch can go on."""
+    reason = f"not graded: internal error ({type(exc).__name__}: {exc})"
+    return SubmissionResult(
+        student=submission.student, assignment=ctx.spec.name,
+        notebooks=tuple(_blank(spec, _clip(reason, _MAX_REASON)) for spec in ctx.spec.notebooks),
+        submission_sha256=submission.sha256, autograder_version=__version__,
+        config_digest=ctx.config.digest, graded_at=now_utc())

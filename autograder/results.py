@@ -1,0 +1,81 @@
+"""Typed, frozen values that flow from grading to the gradebook and the reports.
+
+Statuses of one test:
+- ``passed``: full points;
+- ``partial``: some points (a test cell that printed a score, or a metric curve);
+- ``failed``: the test ran and the answer was wrong (0 points);
+- ``error``: the test could not run (unreadable notebook, timeout, dead kernel) (0 points).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("passed", "partial", "failed", "error")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The verdict on one grade cell of one notebook."""
+
+    test: str                # the grade cell's grade_id
+    points: float
+    max_points: float
+    status: str
+    reason: str              # one line, safe to show to the student
+    hidden: bool = False     # hidden tests never show source, inputs or tracebacks
+    kind: str = "kernel"     # "kernel": ran in the student's kernel; "reference": compared by the grader
+    detail: str = ""         # a visible test's traceback; always empty for hidden tests
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if not 0 <= self.points <= self.max_points + 1e-9:
+            raise ValueError(f"{self.test}: points {self.points} outside [0, {self.max_points}]")
+        if self.hidden and self.detail:
+            raise ValueError(f"{self.test}: a hidden test must not carry a traceback")
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """All tests of one notebook of one submission."""
+
+    notebook: str
+    tests: tuple[TestResult, ...]
+    runtime_s: float = 0.0
+    problem: str = ""        # why the notebook could not be graded normally ("" when it could)
+    notes: tuple[str, ...] = ()   # tampering and repair notes (restored cells, ignored duplicates)
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.points for t in self.tests), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_points for t in self.tests), 6)
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One student's graded assignment, as recorded in the gradebook in one transaction."""
+
+    student: str
+    assignment: str
+    notebooks: tuple[NotebookResult, ...]
+    submission_sha256: str
+    autograder_version: str
+    config_digest: str
+    graded_at: str                       # ISO 8601, UTC
+    datasets: tuple[str, ...] = field(default=())   # "name source bytes sha256" lines of the data used
+
+    @property
+    def score(self) -> float:
+        return round(sum(n.score for n in self.notebooks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(n.max_score for n in self.notebooks), 6)
+
+    @property
+    def graded_ok(self) -> bool:
+        """False when any notebook could not be graded at all (its problem is recorded)."""
+        return not any(n.problem for n in self.notebooks)

@@ -1,0 +1,45 @@
+"""The one configuration file of this course.
+
+Every key is checked when the autograder loads this file; a misspelt key or a
+value of the wrong type stops the command with a message naming the key.
+`autograder config` prints the values in force. README.md ("grader_config.py
+reference") documents each key.
+"""
+
+# --- course (nbgrader settings) ---------------------------------------------
+course_id = "rnn-week"
+assignment = "week3_rnn"            # folder name under source/ and release/
+gradebook_url = "sqlite:///gradebook.db"   # relative sqlite paths are taken from the course root
+
+# --- time limits -------------------------------------------------------------
+timeouts = {
+    "kernel_start_s": 60,           # starting the student's kernel
+    "cell_s": 60,                   # any single cell, unless listed in "cells"
+    "notebook_s": 900,              # one whole notebook, all cells together
+    "cells": {},                    # grade_id -> seconds, e.g. training cells: {"train_model": 600}
+}
+
+# --- points ------------------------------------------------------------------
+# Points live in each grade cell's nbgrader metadata. List a grade_id here to
+# override it; `autograder release` writes the override into release/.
+points = {}
+
+# --- comparison with the reference solutions (run by the grader, never in the kernel)
+reference = {
+    "cases": 5,                     # fresh random inputs per function
+    "rtol": 1e-6,                   # accepted relative error ||student - reference|| / ||reference||
+    "seed": 20261126,               # base seed; each student gets inputs derived from it and their id
+}
+
+# --- reproducibility -----------------------------------------------------------
+seed = 1234                         # seeds Python, numpy (and TensorFlow) in every graded kernel
+
+# --- later topics: trained-model thresholds, metric -> {"min": ..., "target": ...}
+thresholds = {}
+
+# --- data used for grading -----------------------------------------------------
+data = {
+    "source": "embedded",           # "embedded" (offline, shipped with packages) or "canonical" (download)
+    "cache_dir": "~/.cache/rnn-autograder",
+    "mirror_url": "",               # a course server to download from instead of the canonical URLs
+}

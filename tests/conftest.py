@@ -1,0 +1,32 @@
+"""Shared fixtures: the real course root, and scratch copies of it for tests that write."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = COURSE_ROOT.parent / "shared" / "data"
+
+# nbgrader runs `alembic` by name; kernels must resolve to this interpreter.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+@pytest.fixture(scope="session")
+def course_root() -> Path:
+    return COURSE_ROOT
+
+
+@pytest.fixture
+def scratch_course(tmp_path: Path) -> Path:
+    """A copy of the course (config, source, release, solutions) that a test may change."""
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in ("grader_config.py",):
+        shutil.copy(COURSE_ROOT / name, root / name)
+    for name in ("source", "release", "solutions"):
+        shutil.copytree(COURSE_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
