@@ -18,17 +18,23 @@ from .errors import AutograderError
 from .results import SubmissionResult
 
 
-def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True) -> str:
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True, width: int = 110) -> str:
     """A plain-text table: one line per student and notebook, then the reasons for lost points."""
     lines = [f"{'student':<22} {'notebook':<22} {'score':>11}  problem / notes"]
     for r in results:
         for nb in r.notebooks:
-            flag = nb.problem or "; ".join(nb.notes)
-            lines.append(f"{r.student:<22} {nb.notebook:<22} {nb.score:>5g} / {nb.max_score:<3g}  {flag}")
+            flag = nb.problem or (nb.notes[0] if nb.notes else "")
+            if not nb.problem and len(nb.notes) > 1:
+                flag += f" (+{len(nb.notes) - 1} more notes)"
+            lines.append(f"{r.student:<22} {nb.notebook:<22} {nb.score:>5g} / {nb.max_score:<3g}  {_short(flag, width)}")
             if reasons:
                 for t in nb.tests:
                     if t.points < t.max_points and not nb.problem:
-                        lines.append(f"{'':<24}- {t.test} ({t.points:g}/{t.max_points:g}): {t.reason}")
+                        lines.append(_short(f"{'':<24}- {t.test} ({t.points:g}/{t.max_points:g}): {t.reason}", width + 40))
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ KeyboardInterrupt), the kernel is killed and the remaining cells are reported as
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Callable, Mapping
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 
 KERNEL_NAME = "python3"
@@ -78,7 +80,8 @@ def execute_notebook(
     outcomes: dict[int, CellOutcome] = {}
     stopped = ""
     try:
-        with client.setup_kernel(env=dict(env), cwd=str(workdir)):
+        with client.setup_kernel(env=dict(env), cwd=str(workdir),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -114,7 +117,7 @@ def execute_notebook(
 def _recover(client: NotebookClient) -> bool:
     """Interrupt the kernel after a timeout and check that it answers again."""
     try:
-        client.km.interrupt_kernel()
+        run_sync(client.km.interrupt_kernel)()
         ping = NotebookNode(cell_type="code", source="pass", metadata={}, outputs=[], id="liveness")
         client.timeout = _LIVENESS_TIMEOUT_S
         client.execute_cell(ping, -1)

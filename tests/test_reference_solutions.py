@@ -1,0 +1,412 @@
+"""Tests for solutions/rnn_basics.py and the test cells of week3_rnn/01_rnn_basics.ipynb.
+
+- the references agree with Keras (SimpleRNN, LSTM) and with finite differences;
+- every input generator feeds its reference with inputs of varying sizes;
+- planted wrong solutions (mutants) are caught by the grader-side comparison and by the
+  notebook's hidden and visible test cells.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "source" / "week3_rnn" / "01_rnn_basics.ipynb"
+sys.path.insert(0, str(ROOT))
+
+from solutions import rnn_basics as ref  # noqa: E402
+
+SEEDS = range(10)
+
+
+def _keras():
+    """Import Keras (TensorFlow backend) quietly."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    import keras
+
+    return keras
+
+
+def _float32_exact(kwargs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Round every array to float32 precision (kept as float64) so Keras sees the same numbers."""
+    return {name: value.astype(np.float32).astype(np.float64) for name, value in kwargs.items()}
+
+
+def _as_tuple(outputs: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    return outputs if isinstance(outputs, tuple) else (outputs,)
+
+
+def _relative_error(actual, expected) -> float:
+    """||actual - expected|| / ||expected|| over all output arrays, flattened and concatenated."""
+    a = np.concatenate([np.ravel(x) for x in _as_tuple(actual)])
+    e = np.concatenate([np.ravel(x) for x in _as_tuple(expected)])
+    return float(np.linalg.norm(a - e) / np.linalg.norm(e))
+
+
+# --- agreement with Keras -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rnn_forward_matches_keras_simple_rnn(seed: int) -> None:
+    keras = _keras()
+    kwargs = _float32_exact(ref.generate_rnn_forward(np.random.default_rng(seed)))
+    _, T, n_x = kwargs["x"].shape
+    n_h = kwargs["h0"].shape[1]
+    layer = keras.layers.SimpleRNN(n_h, return_sequences=True, return_state=True)
+    layer.build((None, T, n_x))
+    layer.set_weights([kwargs["Wx"], kwargs["Wh"], kwargs["b"]])
+    sequence, last = layer(kwargs["x"].astype(np.float32), initial_state=kwargs["h0"].astype(np.float32))
+
+    h_all, h_last = ref.rnn_forward(**kwargs)
+    np.testing.assert_allclose(h_all, np.asarray(sequence), atol=1e-5)
+    np.testing.assert_allclose(h_last, np.asarray(last), atol=1e-5)
+
+
+def _lstm_loop(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray, U: np.ndarray,
+               b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x (batch, T, n_x) -> h_all (batch, T, n_h), h_last (batch, n_h), c_last (batch, n_h)."""
+    h, c, states = h0, c0, []
+    for t in range(x.shape[1]):
+        h, c = ref.lstm_cell_forward(x[:, t], h, c, W, U, b)
+        states.append(h)
+    return np.stack(states, axis=1), h, c
+
+
+@pytest.mark.parametrize("T", [1, 7])
+def test_lstm_cell_forward_matches_keras_lstm(T: int) -> None:
+    keras = _keras()
+    rng = np.random.default_rng(T)
+    cell = ref.generate_lstm_cell_forward(rng)
+    batch, n_x = cell["x_t"].shape
+    n_h = cell["h_prev"].shape[1]
+    kwargs = _float32_exact({"x": rng.normal(size=(batch, T, n_x)), "h0": cell["h_prev"], "c0": cell["c_prev"],
+                             "W": cell["W"], "U": cell["U"], "b": cell["b"]})
+    layer = keras.layers.LSTM(n_h, return_sequences=True, return_state=True)
+    layer.build((None, T, n_x))
+    layer.set_weights([kwargs["W"], kwargs["U"], kwargs["b"]])
+    sequence, h_last, c_last = layer(kwargs["x"].astype(np.float32),
+                                     initial_state=[kwargs["h0"].astype(np.float32), kwargs["c0"].astype(np.float32)])
+
+    expected = (np.asarray(sequence), np.asarray(h_last), np.asarray(c_last))
+    for actual, keras_value in zip(_lstm_loop(**kwargs), expected):
+        np.testing.assert_allclose(actual, keras_value, atol=1e-5)
+
+
+# --- gradient norms ---------------------------------------------------------------------------
+
+
+def test_rnn_gradient_norms_match_finite_differences() -> None:
+    rng = np.random.default_rng(11)
+    T, n_x, n_h = 6, 2, 3
+    Wx, Wh, b = rng.normal(size=(n_x, n_h)), rng.normal(size=(n_h, n_h)) / 2, rng.normal(size=n_h) / 2
+    x = rng.normal(size=(T, n_x))
+    h_all, _ = ref.rnn_forward(x[None], rng.uniform(-1, 1, size=(1, n_h)), Wx, Wh, b)
+    h = h_all[0]
+
+    def final_state(h_t: np.ndarray, t: int) -> np.ndarray:
+        """Run the recurrence from state h_t (n_h,) at step t to step T-1 -> (n_h,)."""
+        for k in range(t + 1, T):
+            h_t = np.tanh(x[k] @ Wx + h_t @ Wh + b)
+        return h_t
+
+    eps = 1e-6
+    fd_norms = [
+        np.linalg.norm([(final_state(h[t] + eps * e, t) - final_state(h[t] - eps * e, t)) / (2 * eps)
+                        for e in np.eye(n_h)])
+        for t in range(T)
+    ]
+    np.testing.assert_allclose(ref.rnn_gradient_norms(h, Wh), fd_norms, rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lstm_cell_gradient_norms_match_product_formula(seed: int) -> None:
+    f = ref.generate_lstm_cell_gradient_norms(np.random.default_rng(seed))["f"]
+    expected = [np.linalg.norm(np.diag(np.prod(f[t + 1:], axis=0))) for t in range(len(f))]
+    np.testing.assert_allclose(ref.lstm_cell_gradient_norms(f), expected, rtol=1e-12)
+
+
+# --- input generators -------------------------------------------------------------------------
+
+
+def test_generators_cover_every_reference() -> None:
+    assert set(ref.INPUT_GENERATORS) == set(ref.REFERENCES)
+
+
+@pytest.mark.parametrize("name", sorted(ref.REFERENCES))
+def test_input_generator_feeds_reference(name: str) -> None:
+    signatures = set()
+    for seed in range(20):
+        kwargs = ref.INPUT_GENERATORS[name](np.random.default_rng(seed))
+        assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in kwargs.values())
+        outputs = _as_tuple(ref.REFERENCES[name](**kwargs))
+        assert all(np.all(np.isfinite(out)) for out in outputs)
+        signatures.add(tuple(v.shape for v in kwargs.values()))
+    assert len(signatures) > 5, "generated sizes should vary across seeds"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_states_and_gates_lie_in_open_unit_ranges(seed: int) -> None:
+    h = ref.generate_rnn_gradient_norms(np.random.default_rng(seed))["h"]
+    f = ref.generate_lstm_cell_gradient_norms(np.random.default_rng(seed))["f"]
+    assert np.all(np.abs(h) < 1)
+    assert np.all((f > 0) & (f < 1))
+
+
+# --- planted wrong solutions (mutants) ----------------------------------------------------------
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def cell_sigmoid_activation(x_t, h_prev, Wx, Wh, b):
+    """Bug: sigmoid instead of tanh."""
+    return _sigmoid(x_t @ Wx + h_prev @ Wh + b)
+
+
+def cell_missing_bias(x_t, h_prev, Wx, Wh, b):
+    """Bug: the bias is left out."""
+    return np.tanh(x_t @ Wx + h_prev @ Wh)
+
+
+def cell_transposed_Wh(x_t, h_prev, Wx, Wh, b):
+    """Bug: h_prev @ Wh.T instead of h_prev @ Wh."""
+    return np.tanh(x_t @ Wx + h_prev @ Wh.T + b)
+
+
+def forward_state_not_carried(x, h0, Wx, Wh, b):
+    """Bug: every step starts again from h0."""
+    h_all = np.stack([ref.rnn_cell_forward(x[:, t], h0, Wx, Wh, b) for t in range(x.shape[1])], axis=1)
+    return h_all, h_all[:, -1]
+
+
+def forward_ignores_h0(x, h0, Wx, Wh, b):
+    """Bug: the recurrence starts from zeros instead of h0."""
+    return ref.rnn_forward(x, np.zeros_like(h0), Wx, Wh, b)
+
+
+def forward_reversed_time(x, h0, Wx, Wh, b):
+    """Bug: the sequence is processed from the last step to the first."""
+    h_all, h_last = ref.rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
+    return h_all[:, ::-1], h_last
+
+
+def forward_last_is_first(x, h0, Wx, Wh, b):
+    """Bug: h_last is the state after the first step."""
+    h_all, _ = ref.rnn_forward(x, h0, Wx, Wh, b)
+    return h_all, h_all[:, 0]
+
+
+def forward_stores_previous_state(x, h0, Wx, Wh, b):
+    """Bug: h_all[:, t] holds the state before step t (off by one)."""
+    h_all, h_last = ref.rnn_forward(x, h0, Wx, Wh, b)
+    return np.concatenate([h0[:, None], h_all[:, :-1]], axis=1), h_last
+
+
+def _backward_norms(n_h: int, factors: list[np.ndarray], *, append_left: bool = False,
+                    ord: str | int = "fro") -> np.ndarray:
+    """Norms of the running product of factors[T-1], ..., factors[1] (identity first), shape (T,)."""
+    jacobian, norms = np.eye(n_h), [np.linalg.norm(np.eye(n_h), ord)]
+    for factor in factors[:0:-1]:
+        jacobian = factor @ jacobian if append_left else jacobian @ factor
+        norms.append(np.linalg.norm(jacobian, ord))
+    return np.array(norms[::-1])
+
+
+def _tanh_factors(h: np.ndarray, Wh: np.ndarray) -> list[np.ndarray]:
+    """factors[k] = diag(1 - h[k]**2) @ Wh.T, each (n_h, n_h)."""
+    return [(1.0 - hk ** 2)[:, None] * Wh.T for hk in h]
+
+
+def grad_transposed_Wh(h, Wh):
+    """Bug: factor diag(1 - h[k]**2) @ Wh instead of @ Wh.T."""
+    return _backward_norms(len(Wh), [(1.0 - hk ** 2)[:, None] * Wh for hk in h])
+
+
+def grad_derivative_one_minus_h(h, Wh):
+    """Bug: tanh derivative taken as 1 - h instead of 1 - h**2."""
+    return _backward_norms(len(Wh), [(1.0 - hk)[:, None] * Wh.T for hk in h])
+
+
+def grad_uses_previous_state(h, Wh):
+    """Bug: the factor for step k uses the tanh derivative at h[k-1] instead of h[k]."""
+    return _backward_norms(len(Wh), _tanh_factors(np.roll(h, 1, axis=0), Wh))
+
+
+def grad_range_includes_t(h, Wh):
+    """Bug: the product runs over k = t..T-1, so it also includes the factor for step t."""
+    jacobian, norms = np.eye(len(Wh)), []
+    for factor in _tanh_factors(h, Wh)[::-1]:
+        jacobian = jacobian @ factor
+        norms.append(np.linalg.norm(jacobian))
+    return np.array(norms[::-1])
+
+
+def grad_spectral_norm(h, Wh):
+    """Bug: spectral norm instead of Frobenius norm."""
+    return _backward_norms(len(Wh), _tanh_factors(h, Wh), ord=2)
+
+
+def grad_reversed_product_order(h, Wh):
+    """Bug: new factors are multiplied on the left of the running Jacobian."""
+    return _backward_norms(len(Wh), _tanh_factors(h, Wh), append_left=True)
+
+
+def _gates(x_t, h_prev, W, U, b, order: str = "ifgo"):
+    """(i, f, z_g, o): sigmoid gates and the candidate pre-activation, blocks read in `order`."""
+    blocks = dict(zip(order, np.split(x_t @ W + h_prev @ U + b, 4, axis=1)))
+    return _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), blocks["g"], _sigmoid(blocks["o"])
+
+
+def lstm_no_forget_gate(x_t, h_prev, c_prev, W, U, b):
+    """Bug: c_next = c_prev + i * g (the forget gate is never applied)."""
+    i, _, z_g, o = _gates(x_t, h_prev, W, U, b)
+    c_next = c_prev + i * np.tanh(z_g)
+    return o * np.tanh(c_next), c_next
+
+
+def lstm_gate_order_igfo(x_t, h_prev, c_prev, W, U, b):
+    """Bug: gate blocks read in the order [i, g, f, o] (TF1 LSTMCell) instead of [i, f, g, o]."""
+    i, f, z_g, o = _gates(x_t, h_prev, W, U, b, order="igfo")
+    c_next = f * c_prev + i * np.tanh(z_g)
+    return o * np.tanh(c_next), c_next
+
+
+def lstm_sigmoid_candidate(x_t, h_prev, c_prev, W, U, b):
+    """Bug: sigmoid instead of tanh for the candidate g."""
+    i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
+    c_next = f * c_prev + i * _sigmoid(z_g)
+    return o * np.tanh(c_next), c_next
+
+
+def lstm_h_without_tanh(x_t, h_prev, c_prev, W, U, b):
+    """Bug: h_next = o * c_next (tanh missing)."""
+    i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
+    c_next = f * c_prev + i * np.tanh(z_g)
+    return o * c_next, c_next
+
+
+def lstm_h_from_c_prev(x_t, h_prev, c_prev, W, U, b):
+    """Bug: h_next = o * tanh(c_prev) (uses the old cell state)."""
+    i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
+    return o * np.tanh(c_prev), f * c_prev + i * np.tanh(z_g)
+
+
+def lstm_grad_range_includes_t(f):
+    """Bug: product over k = t..T-1 (one factor too many)."""
+    return np.array([np.linalg.norm(np.prod(f[t:], axis=0)) for t in range(len(f))])
+
+
+def lstm_grad_range_shifted(f):
+    """Bug: product over k = t..T-2 (range shifted by one)."""
+    return np.array([np.linalg.norm(np.prod(f[t:-1], axis=0)) for t in range(len(f))])
+
+
+def lstm_grad_forward_cumprod(f):
+    """Bug: product over k = 0..t (cumulative product from the start)."""
+    return np.linalg.norm(np.cumprod(f, axis=0), axis=1)
+
+
+def lstm_grad_spectral_norm(f):
+    """Bug: largest entry (spectral norm) instead of Frobenius norm."""
+    return np.array([np.max(np.prod(f[t + 1:], axis=0)) for t in range(len(f))])
+
+
+@dataclass(frozen=True)
+class Mutant:
+    function: str
+    impl: Callable
+
+    @property
+    def name(self) -> str:
+        return self.impl.__name__
+
+
+MUTANTS = [
+    Mutant("rnn_cell_forward", cell_sigmoid_activation),
+    Mutant("rnn_cell_forward", cell_missing_bias),
+    Mutant("rnn_cell_forward", cell_transposed_Wh),
+    Mutant("rnn_forward", forward_state_not_carried),
+    Mutant("rnn_forward", forward_ignores_h0),
+    Mutant("rnn_forward", forward_reversed_time),
+    Mutant("rnn_forward", forward_last_is_first),
+    Mutant("rnn_forward", forward_stores_previous_state),
+    Mutant("rnn_gradient_norms", grad_transposed_Wh),
+    Mutant("rnn_gradient_norms", grad_derivative_one_minus_h),
+    Mutant("rnn_gradient_norms", grad_uses_previous_state),
+    Mutant("rnn_gradient_norms", grad_range_includes_t),
+    Mutant("rnn_gradient_norms", grad_spectral_norm),
+    Mutant("rnn_gradient_norms", grad_reversed_product_order),
+    Mutant("lstm_cell_forward", lstm_no_forget_gate),
+    Mutant("lstm_cell_forward", lstm_gate_order_igfo),
+    Mutant("lstm_cell_forward", lstm_sigmoid_candidate),
+    Mutant("lstm_cell_forward", lstm_h_without_tanh),
+    Mutant("lstm_cell_forward", lstm_h_from_c_prev),
+    Mutant("lstm_cell_gradient_norms", lstm_grad_range_includes_t),
+    Mutant("lstm_cell_gradient_norms", lstm_grad_range_shifted),
+    Mutant("lstm_cell_gradient_norms", lstm_grad_forward_cumprod),
+    Mutant("lstm_cell_gradient_norms", lstm_grad_spectral_norm),
+]
+MUTANT_PARAMS = [pytest.param(m, id=f"{m.function}-{m.name}") for m in MUTANTS]
+
+
+def test_every_function_has_mutants() -> None:
+    assert {m.function for m in MUTANTS} == set(ref.REFERENCES)
+
+
+@pytest.mark.parametrize("mutant", MUTANT_PARAMS)
+def test_grader_comparison_rejects_mutant(mutant: Mutant) -> None:
+    """The mutant differs from the reference by relative error > 1e-3 on most generated inputs."""
+    errors = []
+    for seed in SEEDS:
+        kwargs = ref.INPUT_GENERATORS[mutant.function](np.random.default_rng(seed))
+        errors.append(_relative_error(mutant.impl(**kwargs), ref.REFERENCES[mutant.function](**kwargs)))
+    assert np.mean(np.array(errors) > 1e-3) >= 0.8
+
+
+# --- the notebook's test cells, run against the references and the mutants -------------------
+
+
+def _cell_sources() -> dict[str, str]:
+    return {cell.id: cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells}
+
+
+def _run_cell(source: str, overrides: dict[str, Callable] | None = None) -> None:
+    """Execute a test cell with the reference functions (optionally replaced) in scope."""
+    namespace = {"np": np, **ref.REFERENCES, **(overrides or {})}
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
+
+
+def _raises(source: str, overrides: dict[str, Callable]) -> bool:
+    try:
+        _run_cell(source, overrides)
+    except Exception:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(ref.REFERENCES))
+@pytest.mark.parametrize("kind", ["visible", "hidden"])
+def test_notebook_test_cells_pass_with_reference(name: str, kind: str) -> None:
+    _run_cell(_cell_sources()[f"test_{name}_{kind}"])
+
+
+@pytest.mark.parametrize("mutant", MUTANT_PARAMS)
+def test_notebook_hidden_cell_catches_mutant(mutant: Mutant) -> None:
+    source = _cell_sources()[f"test_{mutant.function}_hidden"]
+    assert _raises(source, {mutant.function: mutant.impl})
+
+
+@pytest.mark.parametrize("mutant", MUTANT_PARAMS)
+def test_notebook_visible_cell_catches_mutant(mutant: Mutant) -> None:
+    source = _cell_sources()[f"test_{mutant.function}_visible"]
+    assert _raises(source, {mutant.function: mutant.impl})
