@@ -46,13 +46,22 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def _outcome(index: int, cell: NotebookNode) -> CellOutcome:
-    error, score = None, None
+def _outcome(index: int, cell: NotebookNode, reply: dict | None) -> CellOutcome:
+    """The kernel's execute_reply decides pass or fail; outputs only add a printed score.
+
+    The reply travels on the shell channel and always arrives; display outputs travel on
+    IOPub and can be late, so an error is never inferred from missing outputs alone.
+    """
+    content = (reply or {}).get("content", {})
+    error = None
+    if content.get("status") == "error" or reply is None:
+        error = (str(content.get("ename", "Error")), strip_ansi(str(content.get("evalue", ""))),
+                 strip_ansi("\n".join(content.get("traceback", []))))
+    elif content.get("status") == "aborted":
+        error = ("Aborted", "execution was aborted", "")
+    score = None
     for out in cell.get("outputs", []):
-        if out.get("output_type") == "error" and error is None:
-            tb = strip_ansi("\n".join(out.get("traceback", [])))
-            error = (out.get("ename", "Error"), strip_ansi(str(out.get("evalue", ""))), tb)
-        elif out.get("output_type") == "execute_result":
+        if out.get("output_type") == "execute_result":
             text = out.get("data", {}).get("text/plain", "")
             try:
                 score = float(text if isinstance(text, str) else "".join(text))
@@ -78,6 +87,8 @@ def execute_notebook(
         resources={"metadata": {"path": str(workdir)}}, record_timing=False,
     )
     outcomes: dict[int, CellOutcome] = {}
+    replies: dict[int, dict] = {}
+    client.on_cell_executed = lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply)
     stopped = ""
     try:
         with client.setup_kernel(env=dict(env), cwd=str(workdir),
@@ -108,19 +119,25 @@ def execute_notebook(
                         "DeadKernelError", "the kernel died while running this cell", ""))
                     stopped = f"the kernel died in cell {index} (crash, os._exit or out of memory)"
                     break
-                outcomes[index] = _outcome(index, cell)
+                outcomes[index] = _outcome(index, cell, replies.get(index))
     except RuntimeError as exc:   # kernel failed to start
         stopped = f"the kernel could not be started ({exc})"
     return Execution(outcomes=outcomes, runtime_s=time.monotonic() - started, stopped=stopped)
 
 
 def _recover(client: NotebookClient) -> bool:
-    """Interrupt the kernel after a timeout and check that it answers again."""
+    """Interrupt the kernel after a timeout and check that it answers again.
+
+    The channels are replaced: the abandoned cell may have left a pending IOPub read behind
+    that would otherwise swallow the next cells' messages.
+    """
     try:
         run_sync(client.km.interrupt_kernel)()
-        ping = NotebookNode(cell_type="code", source="pass", metadata={}, outputs=[], id="liveness")
-        client.timeout = _LIVENESS_TIMEOUT_S
-        client.execute_cell(ping, -1)
+        client.kc.stop_channels()
+        client.kc = client.km.client()
+        client.kc.start_channels()
+        # kernel_info queues behind a cell that is still running: no answer means still stuck
+        run_sync(client.kc.wait_for_ready)(timeout=_LIVENESS_TIMEOUT_S)
         return True
-    except (CellTimeoutError, DeadKernelError):
+    except (RuntimeError, DeadKernelError):
         return False

@@ -7,6 +7,7 @@ Stages for each notebook of a submission:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -31,6 +32,7 @@ from .results import NotebookResult, SubmissionResult, TestResult
 _MAX_REASON = 300
 _MAX_DETAIL = 4000
 INJECTED = "autograder_injected"
+RESTORED_NOTE = " (this test cell was changed in the submission and was restored)"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def kernel_verdict(test: TestSpec, outcome: CellOutcome | None, *, stopped: str,
     """Score a test cell from what it did in the kernel. Stderr never counts as failure."""
     def make(status: str, points: float, reason: str, detail: str = "") -> TestResult:
         if restored:
-            reason += " (this test cell was changed in the submission and was restored)"
+            reason += RESTORED_NOTE
         return TestResult(test=test.grade_id, points=points, max_points=test.points, status=status,
                           reason=_clip(reason, _MAX_REASON), hidden=test.hidden, kind="kernel",
                           detail="" if test.hidden else _clip(detail, _MAX_DETAIL))
@@ -165,9 +167,12 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     results = []
     for test in spec.tests:
         if test.probe and reference is not None:
-            results.append(probes.compare(test.grade_id, test.probe, test.points, reference=reference,
-                                          cases=cases[test.probe], outputs=outputs, policy=config.reference,
-                                          unavailable=execution.stopped))
+            verdict = probes.compare(test.grade_id, test.probe, test.points, reference=reference,
+                                     cases=cases[test.probe], outputs=outputs, policy=config.reference,
+                                     unavailable=execution.stopped)
+            if test.grade_id in merged.restored:
+                verdict = dataclasses.replace(verdict, reason=verdict.reason + RESTORED_NOTE)
+            results.append(verdict)
         else:
             outcome = execution.outcomes.get(index_of.get(test.grade_id, -1))
             results.append(kernel_verdict(test, outcome, stopped=execution.stopped,
@@ -175,7 +180,9 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     if executed_dir is not None:
         executed_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
-    notes = read_notes + merged.notes + ((execution.stopped,) if execution.stopped else ())
+    timed_out = tuple(f"cell '{grade_id(nb.cells[i]) or i}' ran past its time limit and was interrupted"
+                      for i, o in sorted(execution.outcomes.items()) if o.timed_out)
+    notes = read_notes + merged.notes + timed_out + ((execution.stopped,) if execution.stopped else ())
     problem = execution.stopped if execution.stopped.startswith("the kernel could not be started") else ""
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
                           problem=problem, notes=notes)

@@ -118,8 +118,8 @@ def _rnn_weights(rng: np.random.Generator, n_x: int, n_h: int) -> Kwargs:
 
 
 def generate_rnn_cell_forward(rng: np.random.Generator) -> Kwargs:
-    """Kwargs for ``rnn_cell_forward`` with batch 1-6, n_x 1-8, n_h 1-8."""
-    batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 1, 8)
+    """Kwargs for ``rnn_cell_forward`` with batch 1-6, n_x 1-8, n_h 2-8 (one unit would hide a transposed matrix)."""
+    batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 2, 8)
     return {
         "x_t": rng.normal(size=(batch, n_x)),
         "h_prev": rng.uniform(-1.0, 1.0, size=(batch, n_h)),
@@ -128,9 +128,9 @@ def generate_rnn_cell_forward(rng: np.random.Generator) -> Kwargs:
 
 
 def generate_rnn_forward(rng: np.random.Generator) -> Kwargs:
-    """Kwargs for ``rnn_forward`` with batch 1-6, T 2-12, n_x 1-8, n_h 1-8."""
+    """Kwargs for ``rnn_forward`` with batch 1-6, T 2-12, n_x 1-8, n_h 2-8 (one unit would hide a transposed matrix)."""
     batch, T = _size(rng, 1, 6), _size(rng, 2, 12)
-    n_x, n_h = _size(rng, 1, 8), _size(rng, 1, 8)
+    n_x, n_h = _size(rng, 1, 8), _size(rng, 2, 8)
     return {
         "x": rng.normal(size=(batch, T, n_x)),
         "h0": rng.uniform(-1.0, 1.0, size=(batch, n_h)),
@@ -139,8 +139,8 @@ def generate_rnn_forward(rng: np.random.Generator) -> Kwargs:
 
 
 def generate_lstm_cell_forward(rng: np.random.Generator) -> Kwargs:
-    """Kwargs for ``lstm_cell_forward`` with batch 1-6, n_x 1-8, n_h 1-8."""
-    batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 1, 8)
+    """Kwargs for ``lstm_cell_forward`` with batch 1-6, n_x 1-8, n_h 2-8 (one unit would hide a transposed matrix)."""
+    batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 2, 8)
     return {
         "x_t": rng.normal(size=(batch, n_x)),
         "h_prev": rng.uniform(-1.0, 1.0, size=(batch, n_h)),
@@ -153,7 +153,7 @@ def generate_lstm_cell_forward(rng: np.random.Generator) -> Kwargs:
 
 def generate_rnn_gradient_norms(rng: np.random.Generator) -> Kwargs:
     """Kwargs for ``rnn_gradient_norms``: states h (T, n_h) of a tanh RNN run, and its Wh."""
-    T, n_x, n_h = _size(rng, 2, 12), _size(rng, 1, 8), _size(rng, 1, 8)
+    T, n_x, n_h = _size(rng, 2, 12), _size(rng, 1, 8), _size(rng, 2, 8)
     weights = _rnn_weights(rng, n_x, n_h)
     x = rng.normal(size=(1, T, n_x))
     h0 = rng.uniform(-1.0, 1.0, size=(1, n_h))
@@ -163,7 +163,7 @@ def generate_rnn_gradient_norms(rng: np.random.Generator) -> Kwargs:
 
 def generate_lstm_cell_gradient_norms(rng: np.random.Generator) -> Kwargs:
     """Kwargs for ``lstm_cell_gradient_norms``: forget gates f (T, n_h) in (0, 1)."""
-    T, n_h = _size(rng, 2, 12), _size(rng, 1, 8)
+    T, n_h = _size(rng, 2, 12), _size(rng, 2, 8)
     return {"f": _sigmoid(rng.normal(loc=1.0, size=(T, n_h)))}
 
 

@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import nbformat
@@ -24,10 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from solutions import rnn_basics as ref  # noqa: E402
 
+Array = np.ndarray
+
 SEEDS = range(10)
 
 
-def _keras():
+def _keras() -> ModuleType:
     """Import Keras (TensorFlow backend) quietly."""
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
@@ -36,16 +39,17 @@ def _keras():
     return keras
 
 
-def _float32_exact(kwargs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _float32_exact(kwargs: dict[str, Array]) -> dict[str, Array]:
     """Round every array to float32 precision (kept as float64) so Keras sees the same numbers."""
     return {name: value.astype(np.float32).astype(np.float64) for name, value in kwargs.items()}
 
 
-def _as_tuple(outputs: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+def _as_tuple(outputs: Array | tuple[Array, ...]) -> tuple[Array, ...]:
+    """Wrap a single output array in a tuple."""
     return outputs if isinstance(outputs, tuple) else (outputs,)
 
 
-def _relative_error(actual, expected) -> float:
+def _relative_error(actual: Array | tuple[Array, ...], expected: Array | tuple[Array, ...]) -> float:
     """||actual - expected|| / ||expected|| over all output arrays, flattened and concatenated."""
     a = np.concatenate([np.ravel(x) for x in _as_tuple(actual)])
     e = np.concatenate([np.ravel(x) for x in _as_tuple(expected)])
@@ -71,8 +75,8 @@ def test_rnn_forward_matches_keras_simple_rnn(seed: int) -> None:
     np.testing.assert_allclose(h_last, np.asarray(last), atol=1e-5)
 
 
-def _lstm_loop(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray, U: np.ndarray,
-               b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lstm_loop(x: Array, h0: Array, c0: Array, W: Array, U: Array,
+               b: Array) -> tuple[Array, Array, Array]:
     """x (batch, T, n_x) -> h_all (batch, T, n_h), h_last (batch, n_h), c_last (batch, n_h)."""
     h, c, states = h0, c0, []
     for t in range(x.shape[1]):
@@ -112,7 +116,7 @@ def test_rnn_gradient_norms_match_finite_differences() -> None:
     h_all, _ = ref.rnn_forward(x[None], rng.uniform(-1, 1, size=(1, n_h)), Wx, Wh, b)
     h = h_all[0]
 
-    def final_state(h_t: np.ndarray, t: int) -> np.ndarray:
+    def final_state(h_t: Array, t: int) -> Array:
         """Run the recurrence from state h_t (n_h,) at step t to step T-1 -> (n_h,)."""
         for k in range(t + 1, T):
             h_t = np.tanh(x[k] @ Wx + h_t @ Wh + b)
@@ -146,7 +150,7 @@ def test_input_generator_feeds_reference(name: str) -> None:
     signatures = set()
     for seed in range(20):
         kwargs = ref.INPUT_GENERATORS[name](np.random.default_rng(seed))
-        assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in kwargs.values())
+        assert all(isinstance(v, Array) and v.dtype == np.float64 for v in kwargs.values())
         outputs = _as_tuple(ref.REFERENCES[name](**kwargs))
         assert all(np.all(np.isfinite(out)) for out in outputs)
         signatures.add(tuple(v.shape for v in kwargs.values()))
@@ -164,56 +168,57 @@ def test_generated_states_and_gates_lie_in_open_unit_ranges(seed: int) -> None:
 # --- planted wrong solutions (mutants) ----------------------------------------------------------
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def _sigmoid(z: Array) -> Array:
+    """Elementwise logistic function, same shape as z."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def cell_sigmoid_activation(x_t, h_prev, Wx, Wh, b):
+def cell_sigmoid_activation(x_t: Array, h_prev: Array, Wx: Array, Wh: Array, b: Array) -> Array:
     """Bug: sigmoid instead of tanh."""
     return _sigmoid(x_t @ Wx + h_prev @ Wh + b)
 
 
-def cell_missing_bias(x_t, h_prev, Wx, Wh, b):
+def cell_missing_bias(x_t: Array, h_prev: Array, Wx: Array, Wh: Array, b: Array) -> Array:
     """Bug: the bias is left out."""
     return np.tanh(x_t @ Wx + h_prev @ Wh)
 
 
-def cell_transposed_Wh(x_t, h_prev, Wx, Wh, b):
+def cell_transposed_Wh(x_t: Array, h_prev: Array, Wx: Array, Wh: Array, b: Array) -> Array:
     """Bug: h_prev @ Wh.T instead of h_prev @ Wh."""
     return np.tanh(x_t @ Wx + h_prev @ Wh.T + b)
 
 
-def forward_state_not_carried(x, h0, Wx, Wh, b):
+def forward_state_not_carried(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Array]:
     """Bug: every step starts again from h0."""
     h_all = np.stack([ref.rnn_cell_forward(x[:, t], h0, Wx, Wh, b) for t in range(x.shape[1])], axis=1)
     return h_all, h_all[:, -1]
 
 
-def forward_ignores_h0(x, h0, Wx, Wh, b):
+def forward_ignores_h0(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Array]:
     """Bug: the recurrence starts from zeros instead of h0."""
     return ref.rnn_forward(x, np.zeros_like(h0), Wx, Wh, b)
 
 
-def forward_reversed_time(x, h0, Wx, Wh, b):
+def forward_reversed_time(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Array]:
     """Bug: the sequence is processed from the last step to the first."""
     h_all, h_last = ref.rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
     return h_all[:, ::-1], h_last
 
 
-def forward_last_is_first(x, h0, Wx, Wh, b):
+def forward_last_is_first(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Array]:
     """Bug: h_last is the state after the first step."""
     h_all, _ = ref.rnn_forward(x, h0, Wx, Wh, b)
     return h_all, h_all[:, 0]
 
 
-def forward_stores_previous_state(x, h0, Wx, Wh, b):
+def forward_stores_previous_state(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> tuple[Array, Array]:
     """Bug: h_all[:, t] holds the state before step t (off by one)."""
     h_all, h_last = ref.rnn_forward(x, h0, Wx, Wh, b)
     return np.concatenate([h0[:, None], h_all[:, :-1]], axis=1), h_last
 
 
-def _backward_norms(n_h: int, factors: list[np.ndarray], *, append_left: bool = False,
-                    ord: str | int = "fro") -> np.ndarray:
+def _backward_norms(n_h: int, factors: list[Array], *, append_left: bool = False,
+                    ord: str | int = "fro") -> Array:
     """Norms of the running product of factors[T-1], ..., factors[1] (identity first), shape (T,)."""
     jacobian, norms = np.eye(n_h), [np.linalg.norm(np.eye(n_h), ord)]
     for factor in factors[:0:-1]:
@@ -222,27 +227,27 @@ def _backward_norms(n_h: int, factors: list[np.ndarray], *, append_left: bool = 
     return np.array(norms[::-1])
 
 
-def _tanh_factors(h: np.ndarray, Wh: np.ndarray) -> list[np.ndarray]:
+def _tanh_factors(h: Array, Wh: Array) -> list[Array]:
     """factors[k] = diag(1 - h[k]**2) @ Wh.T, each (n_h, n_h)."""
     return [(1.0 - hk ** 2)[:, None] * Wh.T for hk in h]
 
 
-def grad_transposed_Wh(h, Wh):
+def grad_transposed_Wh(h: Array, Wh: Array) -> Array:
     """Bug: factor diag(1 - h[k]**2) @ Wh instead of @ Wh.T."""
     return _backward_norms(len(Wh), [(1.0 - hk ** 2)[:, None] * Wh for hk in h])
 
 
-def grad_derivative_one_minus_h(h, Wh):
+def grad_derivative_one_minus_h(h: Array, Wh: Array) -> Array:
     """Bug: tanh derivative taken as 1 - h instead of 1 - h**2."""
     return _backward_norms(len(Wh), [(1.0 - hk)[:, None] * Wh.T for hk in h])
 
 
-def grad_uses_previous_state(h, Wh):
+def grad_uses_previous_state(h: Array, Wh: Array) -> Array:
     """Bug: the factor for step k uses the tanh derivative at h[k-1] instead of h[k]."""
     return _backward_norms(len(Wh), _tanh_factors(np.roll(h, 1, axis=0), Wh))
 
 
-def grad_range_includes_t(h, Wh):
+def grad_range_includes_t(h: Array, Wh: Array) -> Array:
     """Bug: the product runs over k = t..T-1, so it also includes the factor for step t."""
     jacobian, norms = np.eye(len(Wh)), []
     for factor in _tanh_factors(h, Wh)[::-1]:
@@ -251,78 +256,86 @@ def grad_range_includes_t(h, Wh):
     return np.array(norms[::-1])
 
 
-def grad_spectral_norm(h, Wh):
+def grad_spectral_norm(h: Array, Wh: Array) -> Array:
     """Bug: spectral norm instead of Frobenius norm."""
     return _backward_norms(len(Wh), _tanh_factors(h, Wh), ord=2)
 
 
-def grad_reversed_product_order(h, Wh):
+def grad_reversed_product_order(h: Array, Wh: Array) -> Array:
     """Bug: new factors are multiplied on the left of the running Jacobian."""
     return _backward_norms(len(Wh), _tanh_factors(h, Wh), append_left=True)
 
 
-def _gates(x_t, h_prev, W, U, b, order: str = "ifgo"):
+def _gates(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array,
+           order: str = "ifgo") -> tuple[Array, Array, Array, Array]:
     """(i, f, z_g, o): sigmoid gates and the candidate pre-activation, blocks read in `order`."""
     blocks = dict(zip(order, np.split(x_t @ W + h_prev @ U + b, 4, axis=1)))
     return _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), blocks["g"], _sigmoid(blocks["o"])
 
 
-def lstm_no_forget_gate(x_t, h_prev, c_prev, W, U, b):
+def lstm_no_forget_gate(x_t: Array, h_prev: Array, c_prev: Array, W: Array, U: Array,
+                        b: Array) -> tuple[Array, Array]:
     """Bug: c_next = c_prev + i * g (the forget gate is never applied)."""
     i, _, z_g, o = _gates(x_t, h_prev, W, U, b)
     c_next = c_prev + i * np.tanh(z_g)
     return o * np.tanh(c_next), c_next
 
 
-def lstm_gate_order_igfo(x_t, h_prev, c_prev, W, U, b):
+def lstm_gate_order_igfo(x_t: Array, h_prev: Array, c_prev: Array, W: Array, U: Array,
+                         b: Array) -> tuple[Array, Array]:
     """Bug: gate blocks read in the order [i, g, f, o] (TF1 LSTMCell) instead of [i, f, g, o]."""
     i, f, z_g, o = _gates(x_t, h_prev, W, U, b, order="igfo")
     c_next = f * c_prev + i * np.tanh(z_g)
     return o * np.tanh(c_next), c_next
 
 
-def lstm_sigmoid_candidate(x_t, h_prev, c_prev, W, U, b):
+def lstm_sigmoid_candidate(x_t: Array, h_prev: Array, c_prev: Array, W: Array, U: Array,
+                           b: Array) -> tuple[Array, Array]:
     """Bug: sigmoid instead of tanh for the candidate g."""
     i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
     c_next = f * c_prev + i * _sigmoid(z_g)
     return o * np.tanh(c_next), c_next
 
 
-def lstm_h_without_tanh(x_t, h_prev, c_prev, W, U, b):
+def lstm_h_without_tanh(x_t: Array, h_prev: Array, c_prev: Array, W: Array, U: Array,
+                        b: Array) -> tuple[Array, Array]:
     """Bug: h_next = o * c_next (tanh missing)."""
     i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
     c_next = f * c_prev + i * np.tanh(z_g)
     return o * c_next, c_next
 
 
-def lstm_h_from_c_prev(x_t, h_prev, c_prev, W, U, b):
+def lstm_h_from_c_prev(x_t: Array, h_prev: Array, c_prev: Array, W: Array, U: Array,
+                       b: Array) -> tuple[Array, Array]:
     """Bug: h_next = o * tanh(c_prev) (uses the old cell state)."""
     i, f, z_g, o = _gates(x_t, h_prev, W, U, b)
     return o * np.tanh(c_prev), f * c_prev + i * np.tanh(z_g)
 
 
-def lstm_grad_range_includes_t(f):
+def lstm_grad_range_includes_t(f: Array) -> Array:
     """Bug: product over k = t..T-1 (one factor too many)."""
     return np.array([np.linalg.norm(np.prod(f[t:], axis=0)) for t in range(len(f))])
 
 
-def lstm_grad_range_shifted(f):
+def lstm_grad_range_shifted(f: Array) -> Array:
     """Bug: product over k = t..T-2 (range shifted by one)."""
     return np.array([np.linalg.norm(np.prod(f[t:-1], axis=0)) for t in range(len(f))])
 
 
-def lstm_grad_forward_cumprod(f):
+def lstm_grad_forward_cumprod(f: Array) -> Array:
     """Bug: product over k = 0..t (cumulative product from the start)."""
     return np.linalg.norm(np.cumprod(f, axis=0), axis=1)
 
 
-def lstm_grad_spectral_norm(f):
+def lstm_grad_spectral_norm(f: Array) -> Array:
     """Bug: largest entry (spectral norm) instead of Frobenius norm."""
     return np.array([np.max(np.prod(f[t + 1:], axis=0)) for t in range(len(f))])
 
 
 @dataclass(frozen=True)
 class Mutant:
+    """A planted wrong solution (impl) for the notebook function named `function`."""
+
     function: str
     impl: Callable
 
@@ -365,18 +378,27 @@ def test_every_function_has_mutants() -> None:
 
 @pytest.mark.parametrize("mutant", MUTANT_PARAMS)
 def test_grader_comparison_rejects_mutant(mutant: Mutant) -> None:
-    """The mutant differs from the reference by relative error > 1e-3 on most generated inputs."""
-    errors = []
-    for seed in SEEDS:
-        kwargs = ref.INPUT_GENERATORS[mutant.function](np.random.default_rng(seed))
-        errors.append(_relative_error(mutant.impl(**kwargs), ref.REFERENCES[mutant.function](**kwargs)))
-    assert np.mean(np.array(errors) > 1e-3) >= 0.8
+    """For each of 20 students, the grader's draw of inputs exposes the mutant in at least one case.
+
+    (A single draw can be blind to some bugs, e.g. a reversed product when T = 2; the grader
+    draws `reference.cases` inputs per student and needs all of them to match.)
+    """
+    from autograder.config import ReferencePolicy
+    from autograder.probes import Reference, draw_inputs
+
+    reference = Reference(functions=ref.REFERENCES, generators=ref.INPUT_GENERATORS)
+    policy = ReferencePolicy()
+    for student in (f"student{i}" for i in range(20)):
+        cases = draw_inputs(reference, (mutant.function,), policy=policy, student=student)[mutant.function]
+        worst = max(_relative_error(mutant.impl(**kw), ref.REFERENCES[mutant.function](**kw)) for kw in cases)
+        assert worst > 1e-3, student
 
 
 # --- the notebook's test cells, run against the references and the mutants -------------------
 
 
 def _cell_sources() -> dict[str, str]:
+    """Source of every notebook cell, keyed by cell id."""
     return {cell.id: cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells}
 
 
@@ -386,10 +408,11 @@ def _run_cell(source: str, overrides: dict[str, Callable] | None = None) -> None
     exec(compile(source, "<notebook cell>", "exec"), namespace)
 
 
-def _raises(source: str, overrides: dict[str, Callable]) -> bool:
+def _fails_an_assertion(source: str, overrides: dict[str, Callable]) -> bool:
+    """Whether the cell fails an assertion with the given functions replaced."""
     try:
         _run_cell(source, overrides)
-    except Exception:
+    except AssertionError:
         return True
     return False
 
@@ -403,10 +426,10 @@ def test_notebook_test_cells_pass_with_reference(name: str, kind: str) -> None:
 @pytest.mark.parametrize("mutant", MUTANT_PARAMS)
 def test_notebook_hidden_cell_catches_mutant(mutant: Mutant) -> None:
     source = _cell_sources()[f"test_{mutant.function}_hidden"]
-    assert _raises(source, {mutant.function: mutant.impl})
+    assert _fails_an_assertion(source, {mutant.function: mutant.impl})
 
 
 @pytest.mark.parametrize("mutant", MUTANT_PARAMS)
 def test_notebook_visible_cell_catches_mutant(mutant: Mutant) -> None:
     source = _cell_sources()[f"test_{mutant.function}_visible"]
-    assert _raises(source, {mutant.function: mutant.impl})
+    assert _fails_an_assertion(source, {mutant.function: mutant.impl})
