@@ -44,10 +44,14 @@ def __autograder_run_probes(inputs_path, outputs_path, errors_path, namespace):
             function = namespace.get(probe)
             if not callable(function):
                 raise NameError(probe + " is not defined")
-            result = function(**{name: value.copy() for name, value in kwargs.items()})
+            result = function(**{name: (value.item() if value.ndim == 0 else value.copy())
+                                 for name, value in kwargs.items()})
             parts = result if isinstance(result, tuple) else (result,)
             for i, part in enumerate(parts):
-                arrays[probe + "|" + case + "|" + str(i)] = numpy.asarray(part, dtype=numpy.float64)
+                part = numpy.asarray(part)
+                if part.dtype.kind not in "U":
+                    part = part.astype(numpy.float64)
+                arrays[probe + "|" + case + "|" + str(i)] = part
         except Exception as exc:
             errors[probe + "|" + case] = type(exc).__name__
     numpy.savez(outputs_path, **arrays)
@@ -130,6 +134,13 @@ def relative_error(student: np.ndarray, expected: np.ndarray) -> float:
     return diff / scale if scale > 1e-12 else diff
 
 
+def _difference(student: np.ndarray, expected: np.ndarray) -> float:
+    """Strings must match exactly (0 or inf); numbers are compared by relative error."""
+    if expected.dtype.kind in "UO" or student.dtype.kind == "U":
+        return 0.0 if student.astype(str).tolist() == expected.astype(str).tolist() else float("inf")
+    return relative_error(student, expected.astype(np.float64))
+
+
 def compare(test: str, probe: str, max_points: float, *, reference: Reference,
             cases: list[dict[str, np.ndarray]], outputs: ProbeOutputs | None,
             policy: ReferencePolicy, unavailable: str = "") -> TestResult:
@@ -150,12 +161,13 @@ def compare(test: str, probe: str, max_points: float, *, reference: Reference,
             raised[outputs.errors[key]] = raised.get(outputs.errors[key], 0) + 1
             continue
         got = outputs.arrays.get(key, ())
-        want = reference.functions[probe](**{k: v.copy() for k, v in kwargs.items()})
+        want = reference.functions[probe](**{k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                             for k, v in kwargs.items()})
         want = want if isinstance(want, tuple) else (want,)
         if len(got) != len(want) or any(g.shape != np.shape(w) for g, w in zip(got, want)):
             shape_bad += 1
             continue
-        errors = [relative_error(g, np.asarray(w, dtype=np.float64)) for g, w in zip(got, want)]
+        errors = [_difference(g, np.asarray(w)) for g, w in zip(got, want)]
         err = max(errors) if all(np.isfinite(errors)) else float("inf")
         worst = max(worst, err)
         wrong += err > policy.rtol
@@ -168,6 +180,7 @@ def compare(test: str, probe: str, max_points: float, *, reference: Reference,
         return result("failed", f"{probe} returned the wrong number or shape of outputs on {shape_bad}/{n} random inputs")
     if wrong:
         return result("failed", f"{probe} differs from the reference on {wrong}/{n} random inputs "
-                                f"(largest relative error {worst:.2g}, allowed {policy.rtol:g})")
+                                + (f"(largest relative error {worst:.2g}, allowed {policy.rtol:g})"
+                                   if np.isfinite(worst) else "(values do not match)"))
     return result("passed", f"{probe} matches the reference on {n}/{n} random inputs "
                             f"(largest relative error {worst:.1g})")

@@ -73,3 +73,22 @@ def test_missing_outputs_are_an_error_not_a_pass(tmp_path: Path) -> None:
     result = probes.compare("t", "affine", 1.0, reference=ref, cases=cases,
                             outputs=probes.read_outputs(tmp_path), policy=POLICY, unavailable="kernel died")
     assert result.status == "error" and "kernel died" in result.reason
+
+
+def test_string_outputs_and_scalar_arguments(tmp_path: Path) -> None:
+    ref = probes.Reference(
+        functions={"shout": lambda words, times: [w.upper() * times for w in words]},
+        generators={"shout": lambda rng: {"words": np.array(["ab", "c", "de f"]), "times": int(rng.integers(1, 3))}},
+    )
+    cases = probes.draw_inputs(ref, ("shout",), policy=POLICY, student="s")["shout"]
+
+    def verdict(code: str):
+        probes.write_inputs(tmp_path, {"shout": cases})
+        subprocess.run([sys.executable, "-c", code + "\n" + probes.harness_cell_source()], cwd=tmp_path, check=True)
+        return probes.compare("t", "shout", 1.0, reference=ref, cases=cases,
+                              outputs=probes.read_outputs(tmp_path), policy=POLICY)
+
+    good = verdict("def shout(words, times):\n    assert isinstance(times, int)\n    return [w.upper() * times for w in words]")
+    assert good.status == "passed", good.reason
+    bad = verdict("def shout(words, times):\n    return [w.upper() for w in words]")
+    assert bad.status == "failed" and "do not match" in bad.reason
