@@ -119,6 +119,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     progress=not args.no_progress)
 
 
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .data.download import cache_dir, fetch
+    from .data.registry import REGISTRY
+
+    config = _config(args)
+    names = args.names or sorted(REGISTRY)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        print(f"autograder: unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}",
+              file=sys.stderr)
+        return 2
+    cache = cache_dir(config.data.cache_dir)
+    for name in names:
+        path = fetch(REGISTRY[name], cache=cache, mirror_url=config.data.mirror_url)
+        print(f"{name:<14} {path} ({path.stat().st_size:,} bytes, verified)")
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     config = _config(args)
     print(json.dumps({"course_root": str(config.course_root), "digest": config.digest,
@@ -164,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.")
     p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("data", None, "Datasets: prefetch the canonical files into the cache.")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser("fetch", help="download and verify datasets (default: all)")
+    fetch.add_argument("names", nargs="*", help="imdb, shakespeare, jena_climate")
+    fetch.set_defaults(func=cmd_data_fetch)
 
     add("config", cmd_config, "Print the validated configuration in force.")
     return parser

@@ -75,6 +75,7 @@ class GraderConfig:
     reference: ReferencePolicy = field(default_factory=ReferencePolicy)
     seed: int = 1234
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    budgets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
     # Not keys of the file: where it was read from, and a digest of its values.
     course_root: Path = field(default=Path("."), compare=False)
@@ -83,6 +84,8 @@ class GraderConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", types.MappingProxyType(dict(self.points)))
         object.__setattr__(self, "thresholds", types.MappingProxyType(dict(self.thresholds)))
+        object.__setattr__(self, "budgets", types.MappingProxyType(
+            {k: types.MappingProxyType(dict(v)) for k, v in self.budgets.items()}))
 
     @property
     def gradebook_path(self) -> Path | None:
@@ -176,6 +179,22 @@ def _thresholds(value: Any) -> Mapping[str, Threshold]:
     return types.MappingProxyType(out)
 
 
+BUDGET_KEYS = ("max_epochs", "max_params")
+
+
+def _budgets(value: Any) -> Mapping[str, Mapping[str, float]]:
+    _check_mapping(value, "budgets")
+    out = {}
+    for model, spec in value.items():
+        _check_mapping(spec, f"budgets.{model}")
+        for k in spec:
+            if k not in BUDGET_KEYS:
+                raise _unknown(f"budgets.{model}.{k}", [f"budgets.{model}.{b}" for b in BUDGET_KEYS],
+                               "grader_config.py")
+        out[model] = {k: float(_check_number(v, f"budgets.{model}.{k}")) for k, v in spec.items()}
+    return out
+
+
 def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) -> GraderConfig:
     """Validate the top-level names of a config file; raise ConfigError naming the bad key."""
     for key in values:
@@ -194,6 +213,8 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
                 {k: float(_check_number(v, f"points.{k}", positive=False)) for k, v in value.items()})
         elif key == "thresholds":
             kwargs[key] = _thresholds(value)
+        elif key == "budgets":
+            kwargs[key] = _budgets(value)
         elif key == "seed":
             kwargs[key] = _check_number(value, "seed", integer=True, positive=False)
         else:

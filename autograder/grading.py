@@ -20,14 +20,18 @@ from typing import Mapping
 import nbformat
 from nbformat import NotebookNode
 
-from . import __version__, probes
+from . import __version__, models, probes
 from .assemble import Assembled, assemble, read_submission
 from .config import GraderConfig
+from .data import Split, grading_data, write_training_files
 from .errors import AutograderError, SubmissionError
 from .execute import CellOutcome, Execution, execute_notebook
 from .intake import Submission, copy_release_files
 from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
 from .results import NotebookResult, SubmissionResult, TestResult
+from .solutions import TopicSolutions, load_solutions
+
+DATA_ENV = "COURSE_DATA_DIR"
 
 _MAX_REASON = 300
 _MAX_DETAIL = 4000
@@ -43,26 +47,32 @@ class GradingContext:
     spec: AssignmentSpec
     sources: Mapping[str, NotebookNode]
     releases: Mapping[str, NotebookNode]
-    references: Mapping[str, probes.Reference]
+    solutions: Mapping[str, TopicSolutions]
+    data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models)
     release_dir: Path
 
 
 def load_context(config: GraderConfig) -> GradingContext:
     spec, sources = load_source(config)
     release_dir = config.course_root / "release" / config.assignment
-    releases, references = {}, {}
+    releases, solutions, data = {}, {}, {}
     for nb in spec.notebooks:
         path = release_dir / f"{nb.name}.ipynb"
         if not path.is_file():
             raise AutograderError(f"{path} is missing: run `autograder release` first.")
         releases[nb.name] = read_notebook(path)
-        if nb.probes:
-            references[nb.name] = probes.load_reference(config.course_root / "solutions", nb.reference_module)
-            missing = set(nb.probes) - set(references[nb.name].functions)
-            if missing:
-                raise AutograderError(f"solutions/{nb.reference_module}.py has no reference for {sorted(missing)}")
+        if not (nb.probes or nb.models):
+            continue
+        sol = load_solutions(config.course_root / "solutions", nb.reference_module)
+        missing = sorted(set(nb.probes) - set(sol.functions)) + sorted(set(nb.models) - set(sol.models))
+        if missing:
+            raise AutograderError(f"solutions/{nb.reference_module}.py has no reference for {missing}")
+        solutions[nb.name] = sol
+        if sol.dataset:
+            data[nb.name] = grading_data(sol.dataset, source=config.data.source, cache=config.data.cache_dir,
+                                         mirror_url=config.data.mirror_url)
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
-                          references=references, release_dir=release_dir)
+                          solutions=solutions, data=data, release_dir=release_dir)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -130,8 +140,9 @@ def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
 
 def _blank(spec: NotebookSpec, reason: str) -> NotebookResult:
     tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points, status="error",
-                             reason=reason, hidden=t.hidden or bool(t.probe),
-                             kind="reference" if t.probe else "kernel") for t in spec.tests)
+                             reason=reason, hidden=t.hidden or bool(t.probe or t.model),
+                             kind="model" if t.model else ("reference" if t.probe else "kernel"))
+                  for t in spec.tests)
     return NotebookResult(notebook=spec.name, tests=tests, problem=reason)
 
 
@@ -148,7 +159,8 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
     uses_tf = "tensorflow" in source_text or "keras" in source_text
     nb.cells.insert(0, _seed_cell(config.seed, uses_tf))
-    reference = ctx.references.get(spec.name)
+    sol = ctx.solutions.get(spec.name)
+    reference = probes.Reference(functions=sol.functions, generators=sol.generators) if sol else None
     cases = {}
     if spec.probes and reference is not None:
         cases = probes.draw_inputs(reference, spec.probes, policy=config.reference, student=student)
@@ -156,17 +168,25 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         nb.cells.append(nbformat.v4.new_code_cell(probes.harness_cell_source(),
                                                   metadata={INJECTED: True}, id="autograder-probes"))
     copy_release_files(ctx.release_dir, workdir)
+    env = kernel_env(workdir, config.seed)
+    split = ctx.data.get(spec.name)
+    if split is not None:
+        env[DATA_ENV] = str(write_training_files(split, workdir / "data").parent)
 
     execution: Execution = execute_notebook(
-        nb, workdir=workdir, env=kernel_env(workdir, config.seed),
+        nb, workdir=workdir, env=env,
         cell_timeout=lambda cell: config.timeouts.for_cell(grade_id(cell)),
         notebook_timeout_s=config.timeouts.notebook_s, startup_timeout_s=config.timeouts.kernel_start_s)
 
     index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
     outputs = probes.read_outputs(workdir) if cases else None
+    measured = {name: models.measure(workdir, models.ModelSpec.from_mapping(name, sol.models[name]), split)
+                for name in spec.models} if sol and split is not None else {}
     results = []
     for test in spec.tests:
-        if test.probe and reference is not None:
+        if test.model:
+            results.append(_model_verdict(ctx, test, sol, measured))
+        elif test.probe and reference is not None:
             verdict = probes.compare(test.grade_id, test.probe, test.points, reference=reference,
                                      cases=cases[test.probe], outputs=outputs, policy=config.reference,
                                      unavailable=execution.stopped)
@@ -184,8 +204,26 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
                       for i, o in sorted(execution.outcomes.items()) if o.timed_out)
     notes = read_notes + merged.notes + timed_out + ((execution.stopped,) if execution.stopped else ())
     problem = execution.stopped if execution.stopped.startswith("the kernel could not be started") else ""
+    flags = tuple(f for f in (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
+                              for n, m in measured.items()) if f)
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
-                          problem=problem, notes=notes)
+                          problem=problem, notes=notes + flags,
+                          datasets=(split.describe(),) if split is not None else ())
+
+
+def _model_verdict(ctx: GradingContext, test: TestSpec, sol: TopicSolutions | None,
+                   measured: Mapping[str, models.Measurement]) -> TestResult:
+    name, check = test.model
+    if sol is None or name not in measured:
+        return TestResult(test=test.grade_id, points=0.0, max_points=test.points, status="error",
+                          reason=f"model '{name}' could not be measured: no grading data", hidden=True, kind="model")
+    spec = models.ModelSpec.from_mapping(name, sol.models[name])
+    if check == "architecture":
+        return models.architecture_verdict(test.grade_id, test.points, spec, measured[name])
+    config = ctx.config
+    return models.metric_verdict(test.grade_id, test.points, spec, measured[name],
+                                 threshold=config.thresholds.get(f"{name}.{spec.metric}"),
+                                 budget=config.budgets.get(name, {}))
 
 
 def now_utc() -> str:
@@ -214,7 +252,8 @@ def grade_submission(ctx: GradingContext, submission: Submission, *,
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
-        config_digest=ctx.config.digest, graded_at=now_utc())
+        config_digest=ctx.config.digest, graded_at=now_utc(),
+        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})))
 
 
 def internal_error_result(ctx: GradingContext, submission: Submission, exc: BaseException) -> SubmissionResult:

@@ -41,10 +41,26 @@ def is_solution(cell: NotebookNode) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
-def probe_name(cell: NotebookNode) -> str | None:
+def _autograder_meta(cell: NotebookNode) -> dict:
     meta = cell.get("metadata", {}).get("autograder", {})
-    name = meta.get("probe") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def probe_name(cell: NotebookNode) -> str | None:
+    name = _autograder_meta(cell).get("probe")
     return name if isinstance(name, str) and name else None
+
+
+MODEL_CHECKS = ("metric", "architecture")
+
+
+def model_check(cell: NotebookNode) -> tuple[str, str] | None:
+    """(model name, "metric" | "architecture") for a grade cell the grader scores from a saved model."""
+    meta = _autograder_meta(cell)
+    name, check = meta.get("model"), meta.get("check")
+    if isinstance(name, str) and name and check in MODEL_CHECKS:
+        return name, check
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,7 @@ class TestSpec:
     points: float
     hidden: bool                 # the cell has a hidden-tests region
     probe: str | None = None     # scored by the grader: the student function it runs
+    model: tuple[str, str] | None = None   # scored by the grader: (saved model name, check)
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,10 @@ class NotebookSpec:
     @property
     def probes(self) -> tuple[str, ...]:
         return tuple(t.probe for t in self.tests if t.probe)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.model[0] for t in self.tests if t.model))
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,7 @@ def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
                 points=float(nbgrader_meta(cell).get("points", 0)),
                 hidden="BEGIN HIDDEN TESTS" in source,
                 probe=probe_name(cell),
+                model=model_check(cell),
             ))
         elif is_solution(cell):
             solutions.append(gid)

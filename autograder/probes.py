@@ -10,17 +10,14 @@ its own process. No reference code or expected output ever enters the student's 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Callable, Mapping
 
 import numpy as np
 
 from .config import ReferencePolicy
-from .errors import AutograderError
 from .results import TestResult
 
 INPUTS_FILE = "probe_inputs.npz"
@@ -73,17 +70,6 @@ class Reference:
 
     functions: Mapping[str, Callable[..., object]]
     generators: Mapping[str, Callable[[np.random.Generator], dict[str, np.ndarray]]]
-
-
-def load_reference(solutions_dir: Path, module: str) -> Reference:
-    """Import solutions/<module>.py in the grader's process (never on the kernel's path)."""
-    path = solutions_dir / f"{module}.py"
-    if not path.is_file():
-        raise AutograderError(f"No reference solutions at {path}.")
-    spec = importlib.util.spec_from_file_location(f"autograder_solutions_{module}", path)
-    mod: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return Reference(functions=getattr(mod, "REFERENCES"), generators=getattr(mod, "INPUT_GENERATORS"))
 
 
 def _stable_int(text: str) -> int:

@@ -23,7 +23,8 @@ class TestResult:
     status: str
     reason: str              # one line, safe to show to the student
     hidden: bool = False     # hidden tests never show source, inputs or tracebacks
-    kind: str = "kernel"     # "kernel": ran in the student's kernel; "reference": compared by the grader
+    kind: str = "kernel"     # "kernel": ran in the student's kernel; "reference": compared by the
+                             # grader with the reference solution; "model": saved model measured by the grader
     detail: str = ""         # a visible test's traceback; always empty for hidden tests
 
     def __post_init__(self) -> None:
@@ -44,6 +45,7 @@ class NotebookResult:
     runtime_s: float = 0.0
     problem: str = ""        # why the notebook could not be graded normally ("" when it could)
     notes: tuple[str, ...] = ()   # tampering and repair notes (restored cells, ignored duplicates)
+    datasets: tuple[str, ...] = ()   # "<dataset> source=... train=N heldout=N sha256=..." of the data used
 
     @property
     def score(self) -> float:

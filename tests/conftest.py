@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 COURSE_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = COURSE_ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA", COURSE_ROOT.parent / "shared" / "data"))
 
 # nbgrader runs `alembic` by name; kernels must resolve to this interpreter.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

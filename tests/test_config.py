@@ -72,3 +72,10 @@ def test_unreadable_config_is_reported(scratch_course: Path) -> None:
     (scratch_course / "grader_config.py").write_text("course_id = 'x'\nassignment = \n")
     with pytest.raises(ConfigError, match="could not be read"):
         load_config(scratch_course)
+
+
+def test_budgets_are_checked() -> None:
+    config = parse_config({**BASE, "budgets": {"m": {"max_epochs": 5}}})
+    assert config.budgets["m"]["max_epochs"] == 5
+    with pytest.raises(ConfigError, match=r"budgets\.m\.max_epoch"):
+        parse_config({**BASE, "budgets": {"m": {"max_epoch": 5}}})
