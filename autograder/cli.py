@@ -26,7 +26,10 @@ def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True, 
     """A plain-text table: one line per student and notebook, then the reasons for lost points."""
     lines = [f"{'student':<22} {'notebook':<22} {'score':>11}  problem / notes"]
     for r in results:
+        missing = [nb.notebook for nb in r.notebooks if nb.tests and all(t.reason == "not submitted" for t in nb.tests)]
         for nb in r.notebooks:
+            if nb.notebook in missing:
+                continue
             flag = nb.problem or (nb.notes[0] if nb.notes else "")
             if not nb.problem and len(nb.notes) > 1:
                 flag += f" (+{len(nb.notes) - 1} more notes)"
@@ -35,6 +38,10 @@ def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True, 
                 for t in nb.tests:
                     if t.points < t.max_points and not nb.problem:
                         lines.append(_short(f"{'':<24}- {t.test} ({t.points:g}/{t.max_points:g}): {t.reason}", width + 40))
+        if missing:
+            lines.append(f"{r.student:<22} {'(not submitted)':<22} {0:>5g} / {sum(n.max_score for n in r.notebooks if n.notebook in missing):<3g}  {', '.join(missing)}")
+        if len(r.notebooks) > 1:
+            lines.append(f"{r.student:<22} {'TOTAL':<22} {r.score:>5g} / {r.max_score:<3g}")
     return "\n".join(lines)
 
 

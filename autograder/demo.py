@@ -40,6 +40,15 @@ def run_demo(*, config: GraderConfig, workdir: Path | None = None, progress: boo
                         progress=progress, context=ctx)
     print("3. Scores\n")
     print(format_scores(report.results))
+    measured = [(r.student, nb.notebook, t) for r in report.results for nb in r.notebooks
+                for t in nb.tests if t.kind == "model"]
+    if measured:
+        print("\n   Trained models, measured by the grader on held-out data:")
+        for student, notebook, t in measured:
+            print(f"   {student:<18} {notebook:<24} {t.test:<32} {t.points:>4g}/{t.max_points:<3g} {t.reason}")
+    datasets = sorted({d for r in report.results for d in r.datasets})
+    for line in datasets:
+        print(f"   data: {line}")
     csv_path = workdir / "grades.csv"
     export_csv(config=demo_config, output=csv_path)
     pages = write_feedback(config=demo_config, output_dir=workdir / "feedback")

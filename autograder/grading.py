@@ -138,12 +138,17 @@ def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
     }
 
 
-def _blank(spec: NotebookSpec, reason: str) -> NotebookResult:
-    tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points, status="error",
+NOT_SUBMITTED = "not submitted"
+
+
+def _blank(spec: NotebookSpec, reason: str, *, problem: bool = True) -> NotebookResult:
+    """Zero on every test. `problem=False` for a notebook the student simply did not hand in."""
+    tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points,
+                             status="error" if problem else "failed",
                              reason=reason, hidden=t.hidden or bool(t.probe or t.model),
                              kind="model" if t.model else ("reference" if t.probe else "kernel"))
                   for t in spec.tests)
-    return NotebookResult(notebook=spec.name, tests=tests, problem=reason)
+    return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "")
 
 
 def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
@@ -240,7 +245,7 @@ def grade_submission(ctx: GradingContext, submission: Submission, *,
             continue
         path = submission.notebooks.get(spec.name)
         if path is None:
-            notebooks.append(_blank(spec, f"not graded: {spec.name}.ipynb was not submitted"))
+            notebooks.append(_blank(spec, NOT_SUBMITTED, problem=False))
             continue
         workdir = Path(tempfile.mkdtemp(prefix=f"autograder-{submission.student}-"))
         try:

@@ -9,7 +9,10 @@ Each sample is a student with an intent that its score must match:
 - ``dave_raises``: rnn_forward raises on every input -> loses rnn_forward, keeps the rest;
 - ``erin_corrupted``: a truncated, non-JSON file -> 0, with the reason, and the batch goes on;
 - ``frank_edits_tests``: only rnn_cell_forward answered, every test cell edited to ``pass``
-  -> the tests are restored, so he scores exactly what his one answer earns.
+  -> the tests are restored, so he scores exactly what his one answer earns;
+- ``grace_all_topics``: the reference answers of every notebook of the assignment, so each
+  Keras topic trains its model and is measured on held-out data.
+The first six hand in topic 1 only (the quick cases); grace hands in everything.
 """
 from __future__ import annotations
 
@@ -139,12 +142,24 @@ def _samples(ctx: GradingContext) -> dict[str, tuple[str, Callable[[], bytes]]]:
     }
 
 
-def write_samples(ctx: GradingContext, submitted: Path) -> dict[str, str]:
-    """Write the samples in nbgrader's submitted/<student>/<assignment>/ layout; return student -> intent."""
+COMPLETE_STUDENT = "grace_all_topics"
+
+
+def write_samples(ctx: GradingContext, submitted: Path, *, complete: bool = True) -> dict[str, str]:
+    """Write the samples in nbgrader's submitted/<student>/<assignment>/ layout; return student -> intent.
+
+    `complete=False` leaves out the student who hands in every topic (the slow one)."""
     intents = {}
     for student, (intent, build) in _samples(ctx).items():
         folder = submitted / student / ctx.spec.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{TOPIC1}.ipynb").write_bytes(build())
         intents[student] = intent
+    if complete:
+        folder = submitted / COMPLETE_STUDENT / ctx.spec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for nb in ctx.spec.notebooks:
+            filled = fill(ctx.releases[nb.name], reference_answers(ctx.sources[nb.name]))
+            nbformat.write(filled, str(folder / f"{nb.name}.ipynb"))
+        intents[COMPLETE_STUDENT] = f"reference answers for all {len(ctx.spec.notebooks)} notebooks"
     return intents
