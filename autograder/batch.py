@@ -21,8 +21,9 @@ from .results import SubmissionResult
 
 @dataclass(frozen=True)
 class BatchReport:
-    results: tuple[SubmissionResult, ...]
-    skipped: tuple[str, ...]
+    results: tuple[SubmissionResult, ...]     # graded in this run
+    skipped: tuple[str, ...]                  # entries that are not submissions (with reasons)
+    unchanged: tuple[str, ...] = ()           # students whose recorded grade is still current
 
     @property
     def failed(self) -> tuple[SubmissionResult, ...]:
@@ -35,18 +36,27 @@ class BatchReport:
 
 
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
-               executed_root: Path | None = None, progress: bool = True,
+               executed_root: Path | None = None, progress: bool = True, force: bool = False,
                context: GradingContext | None = None) -> BatchReport:
-    """Grade the submissions under `path` (folder or zip) into the gradebook of `config`."""
+    """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
+
+    A submission whose recorded result has the same key (same submission bytes, source,
+    solutions, config and autograder version) is not run again unless `force` is set. So a
+    batch that was interrupted, even by SIGKILL, is completed by running the same command again.
+    """
     ctx = context or load_context(config)
     names = tuple(nb.name for nb in ctx.spec.notebooks)
-    results = []
+    results, unchanged = [], []
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as scratch, Gradebook(config) as gb:
         submissions, skipped = discover(Path(path), assignment=ctx.spec.name, notebooks=names,
                                         scratch=Path(scratch))
         if students:
             submissions = [s for s in submissions if s.student in students]
         gb.sync_assignment(ctx.spec)
+        if not force:
+            current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
+            unchanged = [s.student for s in current]
+            submissions = [s for s in submissions if s not in current]
         bar = tqdm(submissions, desc="grading", unit="submission", disable=not progress, leave=False)
         for submission in bar:
             bar.set_postfix_str(submission.student)
@@ -57,4 +67,4 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
             gb.record(result)
             results.append(result)
         bar.close()
-    return BatchReport(results=tuple(results), skipped=tuple(skipped))
+    return BatchReport(results=tuple(results), skipped=tuple(skipped), unchanged=tuple(unchanged))

@@ -91,10 +91,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     config = _config(args)
     executed = config.course_root / "autograded"
     report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
-                        executed_root=executed, progress=not args.no_progress)
+                        executed_root=executed, progress=not args.no_progress, force=args.force)
     print(format_scores(report.results, reasons=not args.quiet))
     for entry in report.skipped:
         print(f"skipped {entry}")
+    if report.unchanged:
+        print(f"{len(report.unchanged)} submissions unchanged since they were graded; kept their grades "
+              f"(use --force to re-run them).")
     print(f"\nGraded {len(report.results)} submissions into {config.gradebook_url}; "
           f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped.")
     return 0 if report.ok else 1
@@ -175,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--quiet", action="store_true", help="totals only, no per-test reasons")
+    p.add_argument("--force", action="store_true", help="re-run submissions even when unchanged since grading")
     p.add_argument("--no-progress", action="store_true")
 
     p = add("export", cmd_export, "Export grades from the gradebook.")

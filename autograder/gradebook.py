@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, delete, insert, inspect,
+                        select, text)
 
 from .config import GraderConfig
 from .notebooks import AssignmentSpec
@@ -52,6 +53,7 @@ SUBMISSIONS = Table(
     Column("datasets", Text, nullable=False),
     Column("notes", Text, nullable=False),
     Column("problems", Text, nullable=False),
+    Column("result_key", String(64), nullable=False, default=""),
 )
 NOTEBOOKS = Table(
     "autograder_notebooks", _meta,
@@ -92,6 +94,7 @@ class SubmissionRow:
     datasets: str
     notes: str
     problems: str
+    result_key: str
 
 
 def _ensure_alembic_on_path() -> None:
@@ -113,6 +116,11 @@ class Gradebook:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._nb = NbGradebook(config.resolved_gradebook_url, course_id=config.course_id)
         _meta.create_all(self._nb.engine)
+        columns = {c["name"] for c in inspect(self._nb.engine).get_columns("autograder_submissions")}
+        if "result_key" not in columns:     # gradebooks written by 0.1.0 before result keys existed
+            with self._nb.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE autograder_submissions ADD COLUMN result_key VARCHAR(64) "
+                                  "NOT NULL DEFAULT ''"))
 
     def __enter__(self) -> "Gradebook":
         return self
@@ -187,7 +195,8 @@ class Gradebook:
                 config_digest=result.config_digest, graded_at=result.graded_at,
                 datasets="\n".join(result.datasets),
                 notes="\n".join(f"{n.notebook}: {note}" for n in result.notebooks for note in n.notes),
-                problems="\n".join(f"{n.notebook}: {n.problem}" for n in result.notebooks if n.problem)))
+                problems="\n".join(f"{n.notebook}: {n.problem}" for n in result.notebooks if n.problem),
+                result_key=result.result_key))
             db.commit()
         except BaseException:
             db.rollback()
@@ -207,6 +216,12 @@ class Gradebook:
         if assignment:
             query = query.where(SUBMISSIONS.c.assignment == assignment)
         return [SubmissionRow(**row._mapping) for row in self._nb.db.execute(query)]
+
+    def result_key(self, student: str, assignment: str) -> str | None:
+        """The key under which a student's recorded result was graded (None if not graded)."""
+        row = self._nb.db.execute(select(SUBMISSIONS.c.result_key).where(
+            SUBMISSIONS.c.student == student, SUBMISSIONS.c.assignment == assignment)).first()
+        return row[0] if row else None
 
     def notebook_rows(self, assignment: str | None = None) -> list[dict]:
         query = select(NOTEBOOKS).order_by(NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)

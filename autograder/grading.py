@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import os
 import shutil
 import sys
@@ -31,7 +32,8 @@ from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_so
 from .results import NotebookResult, SubmissionResult, TestResult
 from .solutions import TopicSolutions, load_solutions
 
-DATA_ENV = "COURSE_DATA_DIR"
+DATA_ENV = "COURSE_DATA_DIR"      # where the kernel finds the training part of the grading data
+SEED_ENV = "COURSE_SEED"          # the notebooks' setup cells seed Python, numpy and Keras from it
 
 _MAX_REASON = 300
 _MAX_DETAIL = 4000
@@ -50,6 +52,12 @@ class GradingContext:
     solutions: Mapping[str, TopicSolutions]
     data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models)
     release_dir: Path
+    source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
+
+    def result_key(self, submission: Submission) -> str:
+        """Same key -> same grade: the submission, the source, the config and the grader are unchanged."""
+        blob = "|".join((submission.sha256, self.source_digest, self.config.digest, __version__))
+        return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def load_context(config: GraderConfig) -> GradingContext:
@@ -71,8 +79,12 @@ def load_context(config: GraderConfig) -> GradingContext:
         if sol.dataset:
             data[nb.name] = grading_data(sol.dataset, source=config.data.source, cache=config.data.cache_dir,
                                          mirror_url=config.data.mirror_url)
+    digest = hashlib.sha256()
+    for path in sorted(spec.source_dir.glob("*.ipynb")) + sorted((config.course_root / "solutions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
-                          solutions=solutions, data=data, release_dir=release_dir)
+                          solutions=solutions, data=data, release_dir=release_dir,
+                          source_digest=digest.hexdigest())
 
 
 def _clip(text: str, limit: int) -> str:
@@ -133,7 +145,7 @@ def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
         "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
         "JUPYTER_DATA_DIR": str(home / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
         "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1", SEED_ENV: str(seed),
         "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
     }
 
@@ -258,7 +270,7 @@ def grade_submission(ctx: GradingContext, submission: Submission, *,
         student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
         config_digest=ctx.config.digest, graded_at=now_utc(),
-        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})))
+        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})), result_key=ctx.result_key(submission))
 
 
 def internal_error_result(ctx: GradingContext, submission: Submission, exc: BaseException) -> SubmissionResult:

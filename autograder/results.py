@@ -68,6 +68,7 @@ class SubmissionResult:
     config_digest: str
     graded_at: str                       # ISO 8601, UTC
     datasets: tuple[str, ...] = field(default=())   # "name source bytes sha256" lines of the data used
+    result_key: str = ""     # hash of submission, source, solutions, config and version: unchanged -> not re-run
 
     @property
     def score(self) -> float:

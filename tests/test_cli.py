@@ -54,8 +54,8 @@ def test_grade_a_zip_export_and_feedback(scratch_course: Path, tmp_path: Path) -
     release = scratch_course / "release" / "week3_rnn" / "01_rnn_basics.ipynb"
     archive = tmp_path / "batch.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.write(release, "blank.ipynb")
-        zf.writestr("broken.ipynb", "{ not json")
+        zf.write(release, "blank/01_rnn_basics.ipynb")
+        zf.writestr("broken/01_rnn_basics.ipynb", "{ not json")
     graded = run("grade", str(archive), "--no-progress", cwd=scratch_course)
     assert graded.returncode == 1, graded.stdout + graded.stderr      # one submission could not be graded
     assert "broken" in graded.stdout and "not valid JSON" in graded.stdout
@@ -67,6 +67,7 @@ def test_grade_a_zip_export_and_feedback(scratch_course: Path, tmp_path: Path) -
     assert run("export", "--format", "csv", "--output", str(out), cwd=scratch_course).returncode == 0
     rows = list(csv.DictReader(out.open()))
     assert {r["student"] for r in rows} == {"blank", "broken"}
+    assert {r["notebook"] for r in rows} >= {"01_rnn_basics"}
     assert list(rows[0]) == ["student", "assignment", "notebook", "test", "points", "max_points", "status", "reason"]
     assert all(float(r["points"]) == 0 for r in rows)
 
@@ -91,3 +92,48 @@ def test_demo_prints_the_table_and_paths(scratch_course: Path, tmp_path: Path) -
 def test_missing_path_is_a_clear_error(course_root: Path, tmp_path: Path) -> None:
     result = run("grade", str(tmp_path / "nope"), cwd=course_root)
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_mid_batch_then_rerun_completes_without_loss(scratch_course: Path, tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    release = scratch_course / "release" / "week3_rnn" / "01_rnn_basics.ipynb"
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for i in range(5):
+        (batch / f"s{i}").mkdir()
+        shutil.copy(release, batch / f"s{i}" / "01_rnn_basics.ipynb")
+    db = scratch_course / "gradebook.db"
+
+    def recorded() -> int:
+        try:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("select count(*) from autograder_submissions").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    proc = subprocess.Popen([str(AUTOGRADER), "grade", str(batch), "--no-progress"], cwd=scratch_course,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while recorded() < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = recorded()
+    assert 2 <= before < 5
+    with sqlite3.connect(db) as conn:
+        kept = conn.execute("select student, score, graded_at from autograder_submissions").fetchall()
+
+    rerun = run("grade", str(batch), "--no-progress", cwd=scratch_course)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{before} submissions unchanged" in rerun.stdout
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select student, score, graded_at from autograder_submissions").fetchall()
+        per_test = conn.execute("select count(*), count(distinct student || test) from autograder_results").fetchone()
+        nbgrader_rows = conn.execute("select count(*) from submitted_assignment").fetchone()[0]
+    assert len(rows) == 5 and set(kept) <= set(rows)          # earlier grades kept exactly
+    assert per_test[0] == per_test[1] and per_test[0] % 5 == 0   # no duplicate rows
+    assert nbgrader_rows == 5

@@ -97,7 +97,7 @@ def test_regrading_replaces_rows_without_duplicates(graded, tmp_path: Path) -> N
     config, ctx, report, root = graded
     n_tests = _n_tests(graded)
     again = grade_path(config=config, path=root / "submitted", students=("alice_correct",),
-                       progress=False, context=ctx)
+                       progress=False, context=ctx, force=True)
     assert again.results[0].notebooks[0].tests == report.results[0].notebooks[0].tests
     with Gradebook(config) as gb:
         assert len(gb.results()) == 6 * n_tests
@@ -170,3 +170,17 @@ def test_two_gradings_are_identical(graded, tmp_path: Path) -> None:
                        progress=False, context=ctx)
     first = {r.student: r for r in report.results}["bob_partly_wrong"]
     assert again.results[0].notebooks[0].tests == first.notebooks[0].tests
+
+
+def test_unchanged_submissions_are_not_run_again(graded) -> None:
+    config, ctx, report, root = graded
+    again = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    assert again.results == () and set(again.unchanged) == set(EXPECTED_SCORE)
+    changed = root / "submitted" / "carol_hardcoded" / config.assignment / f"{TOPIC1}.ipynb"
+    original = changed.read_bytes()
+    try:
+        changed.write_bytes(original.replace(b"0.9051482536448664", b"0.9051482536448665"))
+        third = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+        assert [r.student for r in third.results] == ["carol_hardcoded"]
+    finally:
+        changed.write_bytes(original)
