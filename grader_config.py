@@ -37,6 +37,16 @@ seed = 1234                         # seeds Python, numpy (and TensorFlow) in ev
 # --- later topics: trained-model thresholds, metric -> {"min": ..., "target": ...}
 thresholds = {}
 
+# --- sandbox for student code (autograder/sandbox.py) ----------------------------
+sandbox = {
+    "isolation": "namespaces",      # network, mount and PID namespaces; user nobody when run as root
+    "when_unavailable": "warn",     # "warn": grade unisolated and say so on every result; "refuse": stop
+    "memory_mb": 6144,              # address-space limit of the kernel (TensorFlow needs about 2 GB)
+    "max_processes": 512,           # processes of the sandbox user (fork bombs)
+    "max_file_mb": 1024,            # largest file the notebook may write
+    "max_output_kb": 1024,          # output kept per cell; the rest is dropped
+}
+
 # --- data used for grading -----------------------------------------------------
 data = {
     "source": "embedded",           # "embedded" (offline, shipped with packages) or "canonical" (download)

@@ -113,7 +113,7 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
                 if not copies:
                     notes.append(f"test cell '{gid}' was deleted; the original was restored")
                     restored.add(gid)
-                elif original is not None and any(c.source != original.source for c in copies):
+                elif original is not None and any(c.source not in (original.source, cell.source) for c in copies):
                     notes.append(f"test cell '{gid}' was edited; the original was restored")
                     restored.add(gid)
                 elif len(copies) > 1:

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .config import GraderConfig
 from .gradebook import Gradebook
-from .grading import GradingContext, grade_submission, internal_error_result, load_context
+from .grading import GradingContext, SandboxPlan, grade_submission, internal_error_result, load_context
 from .intake import discover
 from .results import SubmissionResult
 
@@ -53,6 +53,7 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
         if students:
             submissions = [s for s in submissions if s.student in students]
         gb.sync_assignment(ctx.spec)
+        plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
         if not force:
             current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
             unchanged = [s.student for s in current]
@@ -61,7 +62,7 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
         for submission in bar:
             bar.set_postfix_str(submission.student)
             try:
-                result = grade_submission(ctx, submission, executed_root=executed_root)
+                result = grade_submission(ctx, submission, executed_root=executed_root, plan=plan)
             except Exception as exc:  # a grader bug must cost one submission, not the batch
                 result = internal_error_result(ctx, submission, exc)
             gb.record(result)

@@ -59,6 +59,18 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class SandboxPolicy:
+    """Isolation and resource limits for student code (see autograder/sandbox.py)."""
+
+    isolation: str = "namespaces"        # "namespaces" or "off"
+    when_unavailable: str = "warn"       # "warn" or "refuse"
+    memory_mb: int = 6144
+    max_processes: int = 512
+    max_file_mb: int = 1024
+    max_output_kb: int = 1024
+
+
+@dataclass(frozen=True)
 class DataPolicy:
     source: str = "embedded"
     cache_dir: str = "~/.cache/rnn-autograder"
@@ -77,6 +89,7 @@ class GraderConfig:
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     budgets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
     # Not keys of the file: where it was read from, and a digest of its values.
     course_root: Path = field(default=Path("."), compare=False)
     digest: str = field(default="", compare=False)
@@ -107,7 +120,9 @@ class GraderConfig:
 
 
 _FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name not in ("course_root", "digest")]
-_SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy}
+_SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy, "sandbox": SandboxPolicy}
+_CHOICES = {"data.source": DATA_SOURCES, "sandbox.isolation": ("namespaces", "off"),
+            "sandbox.when_unavailable": ("warn", "refuse")}
 
 
 def _unknown(key: str, allowed: list[str], where: str) -> ConfigError:
@@ -221,9 +236,11 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
             kwargs[key] = _check_str(value, key)
     if "/" in kwargs["assignment"] or kwargs["assignment"].startswith("."):
         raise ConfigError(f"grader_config.py: 'assignment' must be a plain folder name, got {kwargs['assignment']!r}.")
-    if "data" in kwargs and kwargs["data"].source not in DATA_SOURCES:
-        raise ConfigError(
-            f"grader_config.py: 'data.source' must be one of {', '.join(DATA_SOURCES)}, got {kwargs['data'].source!r}.")
+    for dotted, choices in _CHOICES.items():
+        section, key = dotted.split(".")
+        if section in kwargs and getattr(kwargs[section], key) not in choices:
+            raise ConfigError(f"grader_config.py: '{dotted}' must be one of {', '.join(choices)}, "
+                              f"got {getattr(kwargs[section], key)!r}.")
     config = GraderConfig(**kwargs, course_root=course_root)
     return dataclasses.replace(config, digest=_digest(config))
 

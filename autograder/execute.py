@@ -7,6 +7,8 @@ KeyboardInterrupt), the kernel is killed and the remaining cells are reported as
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import subprocess
 import time
@@ -40,6 +42,38 @@ class Execution:
     outcomes: Mapping[int, CellOutcome]   # by cell index, code cells only
     runtime_s: float
     stopped: str = ""                      # why execution stopped early ("" if every cell ran)
+
+    def to_json(self) -> dict:
+        return {"runtime_s": self.runtime_s, "stopped": self.stopped,
+                "outcomes": [dataclasses.asdict(o) for o in self.outcomes.values()]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Execution":
+        outcomes = {}
+        for o in data["outcomes"]:
+            error = tuple(o["error"]) if o.get("error") else None
+            outcomes[int(o["index"])] = CellOutcome(index=int(o["index"]), ran=bool(o["ran"]), error=error,
+                                                    timed_out=bool(o["timed_out"]),
+                                                    printed_score=o.get("printed_score"))
+        return cls(outcomes=outcomes, runtime_s=float(data["runtime_s"]), stopped=str(data["stopped"]))
+
+
+class LimitedOutputClient(NotebookClient):
+    """A NotebookClient that keeps at most `max_output_bytes` of output per cell (an output flood
+    cannot exhaust the grader's memory); later output is dropped after one truncation notice."""
+
+    max_output_bytes: int = 1 << 20
+
+    def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_used.get(cell_index, 0)
+        self._output_used[cell_index] = used + size
+        if used + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.max_output_bytes:
+            outs.append(NotebookNode(output_type="stream", name="stderr",
+                                     text=f"\n[output truncated by the grader after {self.max_output_bytes} bytes]\n"))
+        return None
 
 
 def strip_ansi(text: str) -> str:
@@ -78,14 +112,17 @@ def execute_notebook(
     cell_timeout: Callable[[NotebookNode], float],
     notebook_timeout_s: float,
     startup_timeout_s: float = 60,
+    max_output_bytes: int = 1 << 20,
 ) -> Execution:
     """Execute `nb` in place (outputs are written into it) with cwd `workdir`."""
     started = time.monotonic()
     deadline = started + notebook_timeout_s
-    client = NotebookClient(
+    client = LimitedOutputClient(
         nb, kernel_name=KERNEL_NAME, allow_errors=True, startup_timeout=int(startup_timeout_s),
         resources={"metadata": {"path": str(workdir)}}, record_timing=False,
     )
+    client.max_output_bytes = max_output_bytes
+    client._output_used = {}
     outcomes: dict[int, CellOutcome] = {}
     replies: dict[int, dict] = {}
     client.on_cell_executed = lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply)

@@ -26,7 +26,8 @@ from .assemble import Assembled, assemble, read_submission
 from .config import GraderConfig
 from .data import Split, grading_data, write_training_files
 from .errors import AutograderError, SubmissionError
-from .execute import CellOutcome, Execution, execute_notebook
+from . import sandbox
+from .execute import CellOutcome, Execution
 from .intake import Submission, copy_release_files
 from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
 from .results import NotebookResult, SubmissionResult, TestResult
@@ -163,8 +164,22 @@ def _blank(spec: NotebookSpec, reason: str, *, problem: bool = True) -> Notebook
     return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "")
 
 
+@dataclass(frozen=True)
+class SandboxPlan:
+    """How this batch runs student code: isolated or not, and what to hide from it."""
+
+    isolated: bool
+    note: str                      # "" when isolated; otherwise the warning stored with every result
+    hide: tuple[Path, ...] = ()
+
+    @classmethod
+    def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
+        note = sandbox.check_policy(config)
+        return cls(isolated=not note, note=note, hide=tuple(sandbox.hidden_paths(config, extra_hidden)))
+
+
 def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
-                   workdir: Path, executed_dir: Path | None = None) -> NotebookResult:
+                   workdir: Path, plan: SandboxPlan, executed_dir: Path | None = None) -> NotebookResult:
     """Grade one submitted notebook file in the (empty) workspace `workdir`."""
     config = ctx.config
     try:
@@ -190,10 +205,8 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     if split is not None:
         env[DATA_ENV] = str(write_training_files(split, workdir / "data").parent)
 
-    execution: Execution = execute_notebook(
-        nb, workdir=workdir, env=env,
-        cell_timeout=lambda cell: config.timeouts.for_cell(grade_id(cell)),
-        notebook_timeout_s=config.timeouts.notebook_s, startup_timeout_s=config.timeouts.kernel_start_s)
+    nb, execution = sandbox.execute(nb, workdir=workdir, env=env, config=config, hide=list(plan.hide),
+                                    isolated=plan.isolated)
 
     index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
     outputs = probes.read_outputs(workdir) if cases else None
@@ -219,8 +232,10 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
     timed_out = tuple(f"cell '{grade_id(nb.cells[i]) or i}' ran past its time limit and was interrupted"
                       for i, o in sorted(execution.outcomes.items()) if o.timed_out)
-    notes = read_notes + merged.notes + timed_out + ((execution.stopped,) if execution.stopped else ())
-    problem = execution.stopped if execution.stopped.startswith("the kernel could not be started") else ""
+    notes = ((plan.note,) if plan.note else ()) + read_notes + merged.notes + timed_out \
+        + ((execution.stopped,) if execution.stopped else ())
+    problem = execution.stopped if execution.stopped.startswith(("the kernel could not be started",
+                                                                 "the grading worker")) else ""
     flags = tuple(f for f in (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
                               for n, m in measured.items()) if f)
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
@@ -247,9 +262,10 @@ def now_utc() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def grade_submission(ctx: GradingContext, submission: Submission, *,
-                     executed_root: Path | None = None) -> SubmissionResult:
+def grade_submission(ctx: GradingContext, submission: Submission, *, executed_root: Path | None = None,
+                     plan: SandboxPlan | None = None) -> SubmissionResult:
     """Grade every notebook of one submission, each in its own fresh workspace and kernel."""
+    plan = plan or SandboxPlan.for_batch(ctx.config)
     notebooks = []
     for spec in ctx.spec.notebooks:
         if spec.name in submission.problems:
@@ -259,11 +275,11 @@ def grade_submission(ctx: GradingContext, submission: Submission, *,
         if path is None:
             notebooks.append(_blank(spec, NOT_SUBMITTED, problem=False))
             continue
-        workdir = Path(tempfile.mkdtemp(prefix=f"autograder-{submission.student}-"))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=sandbox.workspace_root(ctx.config)))
         try:
             executed_dir = executed_root / submission.student / ctx.spec.name if executed_root else None
-            notebooks.append(grade_notebook(ctx, spec, path, student=submission.student,
-                                            workdir=workdir, executed_dir=executed_dir))
+            notebooks.append(grade_notebook(ctx, spec, path, student=submission.student, workdir=workdir,
+                                            plan=plan, executed_dir=executed_dir))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return SubmissionResult(

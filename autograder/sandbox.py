@@ -1,0 +1,189 @@
+"""Run one notebook's execution in a sandbox: its own process, namespaces, user and limits.
+
+With `sandbox.isolation = "namespaces"` (the default) the worker (`autograder.worker`) and the
+kernel it starts run inside new network, mount and PID namespaces:
+- network: only a private loopback (brought up so the kernel can talk to its client); the
+  host's network and loopback services are unreachable;
+- mounts: `solutions/`, `source/`, the gradebook, `autograded/`, `feedback/`, `submitted/` and
+  the batch being graded are covered by empty mounts, and /dev/shm is a private tmpfs;
+- PID: the kernel cannot see or signal the grader's processes, and everything it started dies
+  with the worker;
+- filesystems: everything is remounted read-only except the workspace (HOME and TMPDIR are in it);
+- user: when the grader runs as root, the worker drops to `nobody` (uid 65534) if that user
+  can reach the Python interpreter, so RLIMIT_NPROC bounds fork bombs; otherwise it stays uid 0
+  with every capability dropped, so it cannot undo the mounts;
+- limits (all from grader_config.py): address space, file size, process count, output size.
+Where namespaces are unavailable, `sandbox.when_unavailable` decides: "refuse" stops the
+batch with an error; "warn" grades without isolation and notes that on every result.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import nbformat
+from nbformat import NotebookNode
+
+from .config import GraderConfig
+from .errors import AutograderError
+from .execute import Execution
+
+NOBODY = 65534
+UNISOLATED_NOTE = "WARNING: graded without a sandbox (no network/mount/PID isolation available)"
+_GRACE_S = 60
+
+
+@dataclass(frozen=True)
+class Isolation:
+    available: bool
+    as_root: bool
+    reason: str = ""
+
+
+def _unshare_prefix(as_root: bool) -> list[str]:
+    prefix = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    return prefix if as_root else prefix + ["--map-root-user"]
+
+
+@functools.lru_cache(maxsize=1)
+def probe_isolation() -> Isolation:
+    """Can this machine create the namespaces? (Tried once per process.)"""
+    as_root = os.geteuid() == 0
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return Isolation(False, as_root, "the unshare or ip command is missing")
+    try:
+        done = subprocess.run(_unshare_prefix(as_root) + ["sh", "-c", "ip link set lo up"],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Isolation(False, as_root, str(exc))
+    if done.returncode != 0:
+        return Isolation(False, as_root, done.stderr.strip() or f"unshare exited with {done.returncode}")
+    return Isolation(True, as_root)
+
+
+def check_policy(config: GraderConfig) -> str:
+    """"" when execution will be isolated; a warning note when it will not (or raise when refused)."""
+    if config.sandbox.isolation == "off":
+        return UNISOLATED_NOTE + " (sandbox.isolation is 'off')"
+    iso = probe_isolation()
+    if iso.available:
+        return ""
+    if config.sandbox.when_unavailable == "refuse":
+        raise AutograderError(f"Cannot isolate student code on this machine ({iso.reason}); "
+                              f"grader_config.py sets sandbox.when_unavailable = 'refuse'.")
+    return f"{UNISOLATED_NOTE}: {iso.reason}"
+
+
+def hidden_paths(config: GraderConfig, extra: Iterable[Path] = ()) -> list[Path]:
+    """Paths the student's code must not see: reference code, source, grades, other submissions."""
+    root = config.course_root
+    candidates = [root / n for n in ("solutions", "source", "autograded", "feedback", "submitted", ".demo")]
+    gradebook = config.gradebook_path
+    if gradebook is not None:
+        candidates += [gradebook, gradebook.with_name(gradebook.name + "-journal")]
+    candidates += [Path(p) for p in extra]
+    needed = [(root / ".autograder-work").resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve()]
+    seen, out = set(), []
+    for path in candidates:
+        path = path.resolve()
+        if any(n == path or path in n.parents for n in needed):
+            continue     # never hide the workspaces or the interpreter the kernel runs on
+        if path.exists() and path not in seen:
+            seen.add(path)
+            out.append(path)
+    return out
+
+
+def workspace_root(config: GraderConfig) -> Path:
+    root = config.course_root / ".autograder-work"
+    root.mkdir(exist_ok=True)
+    root.chmod(0o755)
+    return root
+
+
+def _script(hide: list[Path], empty: Path, workdir: Path, drop_to_nobody: bool, as_root: bool) -> str:
+    """Shell run inside the new namespaces, before the worker: loopback up, secrets covered,
+    every filesystem read-only except the workspace (TMPDIR points into it), then the worker as an
+    unprivileged user (or, where the interpreter is not reachable for one, as root without
+    any capability, so the mounts cannot be undone)."""
+    ws = str(workdir)
+    lines = ["set -e", "ip link set lo up", f"mount --bind '{ws}' '{ws}'"]
+    for path in hide:
+        source = "/dev/null" if path.is_file() else str(empty)
+        lines.append(f"mount --bind {source} '{path}'")
+    lines.append("awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in "
+                 f"/proc*|/sys*|/dev*|'{ws}') ;; *) mount -o remount,bind,ro \"$m\" 2>/dev/null || true;; esac; done")
+    lines.append("mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm 2>/dev/null || true")
+    if drop_to_nobody:
+        runner = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups -- "
+    elif as_root:
+        runner = "setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "
+    else:
+        runner = ""
+    lines.append(f'exec {runner}"$@"')
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=1)
+def nobody_can_run_python() -> bool:
+    """Is this interpreter reachable for uid 65534? (Not when it lives under a private /root.)"""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    check = ("import subprocess, sys, nbclient, numpy; "
+             "print(sys.version); print(subprocess.run([sys.executable, '-c', 'import sys; print(sys.version)'], "
+             "capture_output=True, text=True).stdout.strip())")
+    done = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+                           sys.executable, "-c", check], capture_output=True, text=True, timeout=60, cwd="/")
+    return done.returncode == 0 and done.stdout.split("\n")[:2] == [sys.version, sys.version]
+
+
+def _give_to_nobody(workdir: Path) -> None:
+    for folder, dirs, files in os.walk(workdir):
+        os.chown(folder, NOBODY, NOBODY)
+        for name in files:
+            os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)
+
+
+def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: GraderConfig,
+            hide: list[Path], isolated: bool) -> tuple[NotebookNode, Execution]:
+    """Execute `nb` with cwd `workdir` in a worker process (sandboxed when `isolated`)."""
+    t, s = config.timeouts, config.sandbox
+    job = {"notebook": nb, "workdir": str(workdir), "env": dict(env),
+           "timeouts": {"cell_s": t.cell_s, "cells": dict(t.cells), "notebook_s": t.notebook_s,
+                        "kernel_start_s": t.kernel_start_s},
+           "limits": {"memory_mb": s.memory_mb, "max_file_mb": s.max_file_mb,
+                      "max_processes": s.max_processes, "max_output_kb": s.max_output_kb}}
+    worker = [sys.executable, "-m", "autograder.worker"]
+    with tempfile.TemporaryDirectory(prefix="autograder-empty-") as empty:
+        os.chmod(empty, 0o755)
+        if isolated:
+            iso = probe_isolation()
+            drop = iso.as_root and nobody_can_run_python()
+            if drop:
+                _give_to_nobody(workdir)
+            script = _script(hide, Path(empty), workdir, drop, iso.as_root)
+            command = _unshare_prefix(iso.as_root) + ["sh", "-c", script, "sandbox", *worker]
+        else:
+            command = worker
+        deadline = t.notebook_s + t.kernel_start_s + _GRACE_S
+        try:
+            done = subprocess.run(command, input=json.dumps(job), capture_output=True, text=True,
+                                  timeout=deadline, cwd=str(workdir), start_new_session=True,
+                                  env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        except subprocess.TimeoutExpired:
+            return nb, Execution(outcomes={}, runtime_s=deadline,
+                                 stopped=f"the grading worker did not finish within {deadline:.0f} s")
+    try:
+        answer = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        return nb, Execution(outcomes={}, runtime_s=0.0, stopped=f"the grading worker failed ({tail[0][:200]})")
+    return nbformat.from_dict(answer["notebook"]), Execution.from_json(answer["execution"])
