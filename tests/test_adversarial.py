@@ -1,0 +1,166 @@
+"""Adversarial submissions, each a named case with the verdict it must get.
+
+All cases are graded in one batch next to an honest submission. In every case the batch
+completes, the honest student's grade is exactly right, and the gradebook holds one row per
+test for every student. Each attack is added as an extra cell (or replaces one answer) in an
+otherwise correct topic-1 submission, so the expected score says precisely what the attack cost.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.batch import grade_path
+from autograder.config import SandboxPolicy, Timeouts, load_config
+from autograder.grading import load_context
+from autograder.sandbox import probe_isolation
+from autograder.samples import TOPIC1, fill, reference_answers
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not probe_isolation().available, reason="namespaces are unavailable here")]
+
+FUNCTIONS = ("rnn_cell_forward", "rnn_forward", "rnn_gradient_norms", "lstm_cell_forward", "lstm_cell_gradient_norms")
+REFERENCE_TESTS = {f"{f}_reference" for f in FUNCTIONS}
+
+
+def lost(*functions: str) -> set[str]:
+    return {t for f in functions for t in (f"test_{f}_visible", f"test_{f}_hidden", f"{f}_reference")}
+
+
+# case -> (extra cell source | {answer: source}, tests that must score 0, text a note or reason must contain)
+CASES = {
+    "infinite_loop": ({"rnn_forward": "while True:\n    pass"}, lost("rnn_forward"), "time limit"),
+    "swallows_interrupt": ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                           "while True:\n    time.sleep(0.01)", REFERENCE_TESTS, "did not stop"),
+    "memory_bomb": ("hog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 2**20))\n"
+                    "except MemoryError:\n    print('memory limit reached')\nhog = None", set(), ""),
+    "kernel_crash": ("import os\nos._exit(3)", REFERENCE_TESTS, "kernel died"),
+    "output_flood": ("for i in range(300000):\n    print('flood' * 20)", set(), ""),
+    "huge_file": ("with open('big.bin', 'wb') as f:\n    for _ in range(64):\n        f.write(b'0' * 2**20)", set(), ""),
+    "network": ("import urllib.request\ntry:\n    urllib.request.urlopen(URL, timeout=3).read()\n"
+                "    print('NETWORK-REACHED')\nexcept Exception as exc:\n    print('no network:', type(exc).__name__)",
+                set(), ""),
+    "reads_secrets": ("import os, glob\nfound = []\nfor pattern in PATTERNS:\n    for path in glob.glob(pattern, recursive=True):\n"
+                      "        try:\n            found.append((path, len(open(path, 'rb').read())))\n"
+                      "        except Exception:\n            pass\nprint('FOUND', [f for f in found if f[1]])", set(), ""),
+    "writes_outside": ("import os\nfor target in TARGETS:\n    try:\n        with open(target, 'a') as f:\n"
+                       "            f.write('tampered')\n        print('WROTE', target)\n    except OSError as exc:\n"
+                       "        print('refused', target, type(exc).__name__)", set(), ""),
+    "monkeypatches_numpy": ({"rnn_cell_forward": "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+                                                 "np.testing.assert_allclose = lambda *a, **k: None\n"
+                                                 "def rnn_cell_forward(x_t, h_prev, Wx, Wh, b):\n"
+                                                 "    return np.zeros((x_t.shape[0], Wh.shape[0]))"},
+                            # the patched assert_allclose fakes the visible tests in the kernel; the grader's
+                            # own comparisons (and the plain asserts of the hidden tests) still catch it
+                            {"rnn_cell_forward_reference", "test_rnn_cell_forward_hidden", "rnn_forward_reference",
+                             "test_rnn_forward_hidden"}, ""),
+}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory, course_root: Path):
+    root = tmp_path_factory.mktemp("adversarial")
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"secret")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    config = load_config(course_root).with_gradebook(root / "gradebook.db")
+    config = dataclasses.replace(config, timeouts=Timeouts(cell_s=8, notebook_s=120, kernel_start_s=60),
+                                 sandbox=SandboxPolicy(memory_mb=3072, max_file_mb=16, max_output_kb=256))
+    ctx = dataclasses.replace(load_context(config), config=config)
+    good = reference_answers(ctx.sources[TOPIC1])
+    submitted = root / "submitted"
+    secrets = [str(course_root / "solutions" / "*.py"), str(course_root / "source" / "**" / "*.ipynb"),
+               str(root / "gradebook.db"), str(submitted / "honest" / "**" / "*.ipynb")]
+    targets = [str(course_root / "grader_config.py"), "/tmp/autograder-adversarial-escape.txt"]
+    for name, (attack, _, _) in {"honest": ({}, set(), ""), **CASES}.items():
+        answers = {**good, **attack} if isinstance(attack, dict) else good
+        nb = fill(ctx.releases[TOPIC1], answers)
+        if isinstance(attack, str):
+            prelude = f"URL = {url!r}\nPATTERNS = {secrets!r}\nTARGETS = {targets!r}\n"
+            nb.cells.append(nbformat.v4.new_code_cell(prelude + attack))
+        folder = submitted / name / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
+    config_before = (course_root / "grader_config.py").read_bytes()
+    report = grade_path(config=config, path=submitted, executed_root=root / "autograded", progress=False,
+                        context=ctx)
+    server.shutdown()
+    return {r.student: r for r in report.results}, report, root, hits, config_before, config, ctx
+
+
+def _output_text(root: Path, student: str, config) -> str:
+    nb = nbformat.read(str(root / "autograded" / student / config.assignment / f"{TOPIC1}.ipynb"), as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_case_verdict(attacked, case: str) -> None:
+    results, *_ = attacked
+    _, expected_lost, note = CASES[case]
+    nb = results[case].notebooks[0]
+    got_lost = {t.test for t in nb.tests if t.points < t.max_points}
+    assert got_lost == expected_lost, (case, [(t.test, t.reason) for t in nb.tests if t.points < t.max_points])
+    if note:
+        assert any(note in n for n in nb.notes) or any(note in t.reason for t in nb.tests), nb.notes
+
+
+def test_batch_completes_and_the_honest_student_is_exact(attacked) -> None:
+    results, report, root, *_ , config, ctx = attacked
+    assert set(results) == {"honest", *CASES}
+    assert results["honest"].score == 20 and report.ok
+    with sqlite3.connect(root / "gradebook.db") as conn:
+        rows = conn.execute("select count(*), count(distinct student || notebook || test) from autograder_results").fetchone()
+    assert rows[0] == rows[1] == (len(CASES) + 1) * sum(len(nb.tests) for nb in ctx.spec.notebooks)
+
+
+def test_no_network_reached_the_host(attacked) -> None:
+    results, _, root, hits, _, config, _ = attacked
+    assert hits == []
+    assert "NETWORK-REACHED" not in _output_text(root, "network", config)
+
+
+def test_secrets_are_not_readable(attacked) -> None:
+    _, _, root, _, _, config, _ = attacked
+    text = _output_text(root, "reads_secrets", config)
+    assert "FOUND []" in text, text[:2000]
+
+
+def test_nothing_outside_the_workspace_was_written(attacked, course_root: Path) -> None:
+    _, _, root, _, config_before, config, _ = attacked
+    assert (course_root / "grader_config.py").read_bytes() == config_before
+    assert not Path("/tmp/autograder-adversarial-escape.txt").exists()
+    assert "WROTE" not in _output_text(root, "writes_outside", config)
+
+
+def test_output_flood_is_truncated(attacked) -> None:
+    _, _, root, _, _, config, _ = attacked
+    path = root / "autograded" / "output_flood" / config.assignment / f"{TOPIC1}.ipynb"
+    assert path.stat().st_size < 2 * 2**20
+    assert "output truncated by the grader" in path.read_text()
+
+
+def test_limits_hit_inside_the_kernel(attacked) -> None:
+    _, _, root, _, _, config, _ = attacked
+    assert "memory limit reached" in _output_text(root, "memory_bomb", config)
+    assert "File too large" in _output_text(root, "huge_file", config) or "EFBIG" in _output_text(root, "huge_file", config)
