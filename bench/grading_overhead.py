@@ -57,9 +57,9 @@ def run_execute(paths: list[Path]) -> float:
 
 
 def run_autograder(config, ctx, submitted: Path, db: Path) -> float:
-    db.unlink(missing_ok=True)
+    """Re-grades into the same gradebook each repeat (as nbgrader's run does), forcing re-execution."""
     started = time.perf_counter()
-    grade_path(config=config.with_gradebook(db), path=submitted, progress=False, context=ctx)
+    grade_path(config=config.with_gradebook(db), path=submitted, progress=False, context=ctx, force=True)
     return time.perf_counter() - started
 
 
