@@ -6,7 +6,10 @@ the batch goes on. Grades recorded before a crash stay recorded (one transaction
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +38,22 @@ class BatchReport:
         return not self.failed and not self.skipped
 
 
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
                executed_root: Path | None = None, progress: bool = True, force: bool = False,
-               context: GradingContext | None = None) -> BatchReport:
+               workers: int = 1, context: GradingContext | None = None) -> BatchReport:
     """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
 
     A submission whose recorded result has the same key (same submission bytes, source,
     solutions, config and autograder version) is not run again unless `force` is set. So a
     batch that was interrupted, even by SIGKILL, is completed by running the same command again.
+
+    With `workers` > 1, that many submissions run at once, each in its own sandboxed worker
+    process and kernel, and each kernel gets cores / workers threads. Only this (coordinating)
+    thread writes the gradebook, in the order the submissions finish.
     """
     ctx = context or load_context(config)
     names = tuple(nb.name for nb in ctx.spec.notebooks)
@@ -58,14 +69,23 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
             current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
             unchanged = [s.student for s in current]
             submissions = [s for s in submissions if s not in current]
-        bar = tqdm(submissions, desc="grading", unit="submission", disable=not progress, leave=False)
-        for submission in bar:
-            bar.set_postfix_str(submission.student)
+        plan = dataclasses.replace(plan, threads=max(1, default_workers() // max(1, workers)))
+
+        def one(submission):
             try:
-                result = grade_submission(ctx, submission, executed_root=executed_root, plan=plan)
+                return grade_submission(ctx, submission, executed_root=executed_root, plan=plan)
             except Exception as exc:  # a grader bug must cost one submission, not the batch
-                result = internal_error_result(ctx, submission, exc)
-            gb.record(result)
-            results.append(result)
+                return internal_error_result(ctx, submission, exc)
+
+        bar = tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress, leave=False)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, s): s for s in submissions}
+            for future in as_completed(futures):
+                result = future.result()
+                gb.record(result)
+                results.append(result)
+                bar.set_postfix_str(result.student)
+                bar.update()
         bar.close()
+        results.sort(key=lambda r: r.student)
     return BatchReport(results=tuple(results), skipped=tuple(skipped), unchanged=tuple(unchanged))

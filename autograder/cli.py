@@ -86,12 +86,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .batch import grade_path
+    from .batch import default_workers, grade_path
 
     config = _config(args)
     executed = config.course_root / "autograded"
     report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
-                        executed_root=executed, progress=not args.no_progress, force=args.force)
+                        executed_root=executed, progress=not args.no_progress, force=args.force,
+                        workers=args.workers or default_workers())
     print(format_scores(report.results, reasons=not args.quiet))
     for entry in report.skipped:
         print(f"skipped {entry}")
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--quiet", action="store_true", help="totals only, no per-test reasons")
     p.add_argument("--force", action="store_true", help="re-run submissions even when unchanged since grading")
+    p.add_argument("--workers", type=int, default=0, help="submissions graded at once (default: number of cores)")
     p.add_argument("--no-progress", action="store_true")
 
     p = add("export", cmd_export, "Export grades from the gradebook.")

@@ -30,7 +30,7 @@ from . import sandbox
 from .execute import CellOutcome, Execution
 from .intake import Submission, copy_release_files
 from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
-from .results import NotebookResult, SubmissionResult, TestResult
+from .results import ModelMetric, NotebookResult, SubmissionResult, TestResult
 from .solutions import TopicSolutions, load_solutions
 
 DATA_ENV = "COURSE_DATA_DIR"      # where the kernel finds the training part of the grading data
@@ -132,8 +132,10 @@ def _seed_cell(seed: int, uses_tensorflow: bool) -> NotebookNode:
     return nbformat.v4.new_code_cell("\n".join(lines), metadata={INJECTED: True}, id="autograder-seed")
 
 
-def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
-    """A private environment: HOME and every tool's config/cache folder point inside the workspace."""
+def kernel_env(workdir: Path, seed: int, *, threads: int = 0) -> dict[str, str]:
+    """A private environment: HOME and every tool's config/cache folder point inside the workspace.
+
+    `threads` > 0 caps TensorFlow's and BLAS's threads so parallel kernels do not oversubscribe."""
     home = workdir / ".home"
     for sub in ("", "tmp", "keras", "ipython", "jupyter", "jupyter-data", "jupyter-runtime", "mpl"):
         (home / sub).mkdir(parents=True, exist_ok=True)
@@ -148,6 +150,8 @@ def kernel_env(workdir: Path, seed: int) -> dict[str, str]:
         "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1", SEED_ENV: str(seed),
         "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
+        **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads)} if threads else {}),
     }
 
 
@@ -171,6 +175,7 @@ class SandboxPlan:
     isolated: bool
     note: str                      # "" when isolated; otherwise the warning stored with every result
     hide: tuple[Path, ...] = ()
+    threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
 
     @classmethod
     def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
@@ -200,7 +205,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         nb.cells.append(nbformat.v4.new_code_cell(probes.harness_cell_source(),
                                                   metadata={INJECTED: True}, id="autograder-probes"))
     copy_release_files(ctx.release_dir, workdir)
-    env = kernel_env(workdir, config.seed)
+    env = kernel_env(workdir, config.seed, threads=plan.threads)
     split = ctx.data.get(spec.name)
     if split is not None:
         env[DATA_ENV] = str(write_training_files(split, workdir / "data").parent)
@@ -240,7 +245,10 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
                               for n, m in measured.items()) if f)
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
                           problem=problem, notes=notes + flags,
-                          datasets=(split.describe(),) if split is not None else ())
+                          datasets=(split.describe(),) if split is not None else (),
+                          metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
+                                                    baseline=m.baseline, reported=m.reported, epochs=m.epochs,
+                                                    params=m.params) for n, m in measured.items()))
 
 
 def _model_verdict(ctx: GradingContext, test: TestSpec, sol: TopicSolutions | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -137,8 +138,18 @@ def _forecast_mae(model, series: np.ndarray, mean: float, std: float, width: int
     return mae, baseline
 
 
+_KERAS_LOCK = threading.Lock()
+
+
 def measure(workdir: Path, spec: ModelSpec, split) -> Measurement:
-    """Load models/<name>.keras from a graded workspace and measure it on the held-out split."""
+    """Load models/<name>.keras from a graded workspace and measure it on the held-out split.
+
+    Serialised by a lock: Keras's global state (sessions, name scopes) is not thread-safe."""
+    with _KERAS_LOCK:
+        return _measure(workdir, spec, split)
+
+
+def _measure(workdir: Path, spec: ModelSpec, split) -> Measurement:
     model_path = workdir / "models" / f"{spec.name}.keras"
     meta_path = workdir / "models" / f"{spec.name}.json"
     if not model_path.is_file():

@@ -37,6 +37,19 @@ class TestResult:
 
 
 @dataclass(frozen=True)
+class ModelMetric:
+    """What the grader measured about one saved model on held-out data."""
+
+    model: str
+    metric: str
+    value: float | None          # None when the model could not be measured
+    baseline: float | None       # a trivial predictor on the same data
+    reported: float | None       # what the notebook claimed
+    epochs: int | None = None
+    params: int | None = None
+
+
+@dataclass(frozen=True)
 class NotebookResult:
     """All tests of one notebook of one submission."""
 
@@ -46,6 +59,7 @@ class NotebookResult:
     problem: str = ""        # why the notebook could not be graded normally ("" when it could)
     notes: tuple[str, ...] = ()   # tampering and repair notes (restored cells, ignored duplicates)
     datasets: tuple[str, ...] = ()   # "<dataset> source=... train=N heldout=N sha256=..." of the data used
+    metrics: tuple[ModelMetric, ...] = ()
 
     @property
     def score(self) -> float:

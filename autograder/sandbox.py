@@ -4,8 +4,9 @@ With `sandbox.isolation = "namespaces"` (the default) the worker (`autograder.wo
 kernel it starts run inside new network, mount and PID namespaces:
 - network: only a private loopback (brought up so the kernel can talk to its client); the
   host's network and loopback services are unreachable;
-- mounts: `solutions/`, `source/`, the gradebook, `autograded/`, `feedback/`, `submitted/` and
-  the batch being graded are covered by empty mounts, and /dev/shm is a private tmpfs;
+- mounts: `solutions/`, `source/`, the gradebook, `autograded/`, `feedback/`, `submitted/`,
+  the batch being graded and the workspaces of other submissions graded at the same time are
+  covered by empty mounts, and /dev/shm is a private tmpfs;
 - PID: the kernel cannot see or signal the grader's processes, and everything it started dies
   with the worker;
 - filesystems: everything is remounted read-only except the workspace (HOME and TMPDIR are in it);
@@ -111,18 +112,27 @@ def workspace_root(config: GraderConfig) -> Path:
 
 
 def _script(hide: list[Path], empty: Path, workdir: Path, drop_to_nobody: bool, as_root: bool) -> str:
-    """Shell run inside the new namespaces, before the worker: loopback up, secrets covered,
-    every filesystem read-only except the workspace (TMPDIR points into it), then the worker as an
-    unprivileged user (or, where the interpreter is not reachable for one, as root without
-    any capability, so the mounts cannot be undone)."""
-    ws = str(workdir)
-    lines = ["set -e", "ip link set lo up", f"mount --bind '{ws}' '{ws}'"]
+    """Shell run inside the new namespaces, before the worker: loopback up; other workspaces,
+    secrets and the batch covered; every filesystem read-only except this workspace (TMPDIR
+    points into it); then the worker as an unprivileged user (or, where the interpreter is not
+    reachable for one, as root without any capability, so the mounts cannot be undone)."""
+    ws, ws_root = str(workdir), str(workdir.parent)
+    lines = [
+        "set -e",
+        "ip link set lo up",
+        "mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm",
+        # keep this workspace, hide its siblings (other students graded at the same time)
+        "mkdir /dev/shm/.ws",
+        f"mount --bind '{ws}' /dev/shm/.ws",
+        f"mount -t tmpfs -o size=1m,mode=755 tmpfs '{ws_root}'",
+        f"mkdir '{ws}'",
+        f"mount --move /dev/shm/.ws '{ws}'",
+    ]
     for path in hide:
         source = "/dev/null" if path.is_file() else str(empty)
         lines.append(f"mount --bind {source} '{path}'")
     lines.append("awk '{print $5}' /proc/self/mountinfo | while read -r m; do case \"$m\" in "
                  f"/proc*|/sys*|/dev*|'{ws}') ;; *) mount -o remount,bind,ro \"$m\" 2>/dev/null || true;; esac; done")
-    lines.append("mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm 2>/dev/null || true")
     if drop_to_nobody:
         runner = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups -- "
     elif as_root:

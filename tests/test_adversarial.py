@@ -164,3 +164,23 @@ def test_limits_hit_inside_the_kernel(attacked) -> None:
     _, _, root, _, _, config, _ = attacked
     assert "memory limit reached" in _output_text(root, "memory_bomb", config)
     assert "File too large" in _output_text(root, "huge_file", config) or "EFBIG" in _output_text(root, "huge_file", config)
+
+
+def test_parallel_workspaces_cannot_see_each_other(tmp_path: Path, course_root: Path) -> None:
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    ctx = load_context(config)
+    good = reference_answers(ctx.sources[TOPIC1])
+    victim = "import time\nopen('diary.txt', 'w').write('private notes')\ntime.sleep(6)"
+    spy = ("import glob, os, time\ntime.sleep(2)\nseen = glob.glob(os.path.join(os.getcwd(), '..', '*'))\n"
+           "print('SIBLINGS', len(seen), 'DIARY', glob.glob(os.path.join(os.getcwd(), '..', '*', 'diary.txt')))")
+    for name, code in (("victim", victim), ("spy", spy)):
+        nb = fill(ctx.releases[TOPIC1], good)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        folder = tmp_path / "submitted" / name / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
+    report = grade_path(config=config, path=tmp_path / "submitted", executed_root=tmp_path / "autograded",
+                        progress=False, context=ctx, workers=2)
+    assert [r.score for r in report.results] == [20, 20]
+    text = _output_text(tmp_path, "spy", config)
+    assert "SIBLINGS 1 DIARY []" in text, text[-500:]

@@ -184,3 +184,11 @@ def test_unchanged_submissions_are_not_run_again(graded) -> None:
         assert [r.student for r in third.results] == ["carol_hardcoded"]
     finally:
         changed.write_bytes(original)
+
+
+def test_two_workers_give_the_serial_grades(graded, tmp_path: Path) -> None:
+    config, ctx, report, root = graded
+    parallel = grade_path(config=config.with_gradebook(tmp_path / "parallel.db"), path=root / "submitted",
+                          progress=False, context=ctx, workers=2)
+    serial = {r.student: [n.tests for n in r.notebooks] for r in report.results}
+    assert {r.student: [n.tests for n in r.notebooks] for r in parallel.results} == serial
