@@ -16,7 +16,7 @@ timeouts = {
     "kernel_start_s": 60,           # starting the student's kernel
     "cell_s": 60,                   # any single cell, unless listed in "cells"
     "notebook_s": 900,              # one whole notebook, all cells together
-    "cells": {},                    # grade_id -> seconds, e.g. training cells: {"train_model": 600}
+    "cells": {"train_model": 300},  # grade_id -> seconds: training cells get minutes
 }
 
 # --- points ------------------------------------------------------------------
@@ -34,8 +34,19 @@ reference = {
 # --- reproducibility -----------------------------------------------------------
 seed = 1234                         # seeds Python, numpy (and TensorFlow) in every graded kernel
 
-# --- later topics: trained-model thresholds, metric -> {"min": ..., "target": ...}
-thresholds = {}
+# --- trained models (topics 2-5), measured by the grader on held-out data -------------
+# "<model>.<metric>": 0 points at "min", full points at "target", linear between. The values
+# come from `python bench/calibrate.py` (docs/calibration.json, README "Calibration"): each
+# target lies below the reference's worst seed, each min well above the trivial baseline.
+thresholds = {
+    "sentiment_embedding_bag.accuracy": {"min": 0.65, "target": 0.78},   # baseline 0.50
+    "sentiment_bilstm.accuracy": {"min": 0.65, "target": 0.78},          # baseline 0.50
+}
+# Training budget per model: more epochs or parameters than this scores 0 on the metric.
+budgets = {
+    "sentiment_embedding_bag": {"max_epochs": 15, "max_params": 500_000},
+    "sentiment_bilstm": {"max_epochs": 10, "max_params": 1_500_000},
+}
 
 # --- sandbox for student code (autograder/sandbox.py) ----------------------------
 sandbox = {

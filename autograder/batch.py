@@ -38,13 +38,27 @@ class BatchReport:
         return not self.failed and not self.skipped
 
 
+def _run_on_dask(scheduler: str, config: GraderConfig, submissions, record) -> None:
+    """Submit one task per submission to a running Dask scheduler; record results as they come."""
+    from distributed import Client, as_completed as dask_completed
+
+    from .remote import make_task, run_task
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = [client.submit(run_task, make_task(config, s), key=f"grade-{s.student}-{s.sha256[:12]}",
+                                 pure=False, retries=1) for s in submissions]
+        for future in dask_completed(futures):
+            record(future.result())
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
                executed_root: Path | None = None, progress: bool = True, force: bool = False,
-               workers: int = 1, context: GradingContext | None = None) -> BatchReport:
+               workers: int = 1, scheduler: str | None = None,
+               context: GradingContext | None = None) -> BatchReport:
     """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
 
     A submission whose recorded result has the same key (same submission bytes, source,
@@ -54,6 +68,9 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     With `workers` > 1, that many submissions run at once, each in its own sandboxed worker
     process and kernel, and each kernel gets cores / workers threads. Only this (coordinating)
     thread writes the gradebook, in the order the submissions finish.
+
+    With `scheduler` ("tcp://host:port"), each submission is a task on that Dask cluster
+    (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
     """
     ctx = context or load_context(config)
     names = tuple(nb.name for nb in ctx.spec.notebooks)
@@ -78,14 +95,19 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
                 return internal_error_result(ctx, submission, exc)
 
         bar = tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress, leave=False)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(one, s): s for s in submissions}
-            for future in as_completed(futures):
-                result = future.result()
-                gb.record(result)
-                results.append(result)
-                bar.set_postfix_str(result.student)
-                bar.update()
+
+        def record(result: SubmissionResult) -> None:
+            gb.record(result)
+            results.append(result)
+            bar.set_postfix_str(result.student)
+            bar.update()
+
+        if scheduler:
+            _run_on_dask(scheduler, config, submissions, record)
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                for future in as_completed([pool.submit(one, s) for s in submissions]):
+                    record(future.result())
         bar.close()
         results.sort(key=lambda r: r.student)
     return BatchReport(results=tuple(results), skipped=tuple(skipped), unchanged=tuple(unchanged))

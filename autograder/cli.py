@@ -92,7 +92,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     executed = config.course_root / "autograded"
     report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
                         executed_root=executed, progress=not args.no_progress, force=args.force,
-                        workers=args.workers or default_workers())
+                        workers=args.workers or default_workers(), scheduler=args.scheduler)
     print(format_scores(report.results, reasons=not args.quiet))
     for entry in report.skipped:
         print(f"skipped {entry}")
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="totals only, no per-test reasons")
     p.add_argument("--force", action="store_true", help="re-run submissions even when unchanged since grading")
     p.add_argument("--workers", type=int, default=0, help="submissions graded at once (default: number of cores)")
+    p.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT of its scheduler")
     p.add_argument("--no-progress", action="store_true")
 
     p = add("export", cmd_export, "Export grades from the gradebook.")

