@@ -184,3 +184,33 @@ def test_parallel_workspaces_cannot_see_each_other(tmp_path: Path, course_root: 
     assert [r.score for r in report.results] == [20, 20]
     text = _output_text(tmp_path, "spy", config)
     assert "SIBLINGS 1 DIARY []" in text, text[-500:]
+
+
+def test_wrong_kernelspec_and_renamed_notebook(tmp_path: Path, course_root: Path) -> None:
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    ctx = load_context(config)
+    nb = fill(ctx.releases[TOPIC1], reference_answers(ctx.sources[TOPIC1]))
+    nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia", "language": "julia"}
+    for student, filename in (("julia_kernelspec", f"{TOPIC1}.ipynb"), ("renamed", "my_homework.ipynb")):
+        folder = tmp_path / "submitted" / student / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / filename))
+    report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx)
+    results = {r.student: r.notebooks[0] for r in report.results}
+    assert results["julia_kernelspec"].score == 20                  # the grader always runs the course's kernel
+    renamed = results["renamed"]
+    assert renamed.score == 0 and all(t.reason == "not submitted" for t in renamed.tests)
+
+
+def test_policy_when_namespaces_are_unavailable(monkeypatch, course_root: Path) -> None:
+    from autograder import sandbox
+    from autograder.errors import AutograderError
+
+    monkeypatch.setattr(sandbox, "probe_isolation", lambda: sandbox.Isolation(False, True, "no unshare here"))
+    config = load_config(course_root)
+    warn = dataclasses.replace(config, sandbox=SandboxPolicy(when_unavailable="warn"))
+    assert "WARNING: graded without a sandbox" in sandbox.check_policy(warn)
+    refuse = dataclasses.replace(config, sandbox=SandboxPolicy(when_unavailable="refuse"))
+    with pytest.raises(AutograderError, match="no unshare here"):
+        sandbox.check_policy(refuse)
+    assert sandbox.check_policy(dataclasses.replace(config, sandbox=SandboxPolicy(isolation="off")))
