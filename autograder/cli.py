@@ -45,6 +45,20 @@ def format_scores(results: Sequence[SubmissionResult], *, reasons: bool = True, 
     return "\n".join(lines)
 
 
+def format_summary(report) -> str:
+    """Failures with their reasons, then the slowest notebooks."""
+    lines = []
+    for r in report.failed:
+        for nb in r.notebooks:
+            if nb.problem:
+                lines.append(f"  could not grade {r.student}/{nb.notebook}: {nb.problem}")
+    runs = sorted(((nb.runtime_s, r.student, nb.notebook) for r in report.results for nb in r.notebooks
+                   if nb.runtime_s), reverse=True)[:3]
+    if runs:
+        lines.append("slowest notebooks: " + ", ".join(f"{s}/{n} {t:.1f} s" for t, s, n in runs))
+    return "\n".join(lines)
+
+
 def _config(args: argparse.Namespace) -> GraderConfig:
     config = load_config(Path(args.course_root) if args.course_root else None)
     if getattr(args, "assignment", None):
@@ -99,6 +113,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if report.unchanged:
         print(f"{len(report.unchanged)} submissions unchanged since they were graded; kept their grades "
               f"(use --force to re-run them).")
+    print(format_summary(report))
     print(f"\nGraded {len(report.results)} submissions into {config.gradebook_url}; "
           f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped.")
     return 0 if report.ok else 1

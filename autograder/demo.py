@@ -10,8 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
-from .batch import grade_path
-from .cli import format_scores
+from .batch import default_workers, grade_path
+from .cli import format_scores, format_summary
 from .config import GraderConfig
 from .export import export_csv
 from .feedback import write_feedback
@@ -37,9 +37,10 @@ def run_demo(*, config: GraderConfig, workdir: Path | None = None, progress: boo
 
     demo_config = config.with_gradebook(workdir / "gradebook.db")
     report = grade_path(config=demo_config, path=submitted, executed_root=workdir / "autograded",
-                        progress=progress, context=ctx)
+                        progress=progress, context=ctx, workers=default_workers())
     print("3. Scores\n")
     print(format_scores(report.results))
+    print(format_summary(report))
     measured = [(r.student, nb.notebook, t) for r in report.results for nb in r.notebooks
                 for t in nb.tests if t.kind == "model"]
     if measured:
