@@ -145,6 +145,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     progress=not args.no_progress)
 
 
+def cmd_similarity(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .intake import discover
+    from .notebooks import load_source, read_notebook
+    from .similarity import answer_code, answers_from_files, compare_all
+
+    config = _config(args)
+    spec, _ = load_source(config)
+    names = tuple(nb.name for nb in spec.notebooks)
+    release = config.course_root / "release" / config.assignment
+    template = "\n".join(answer_code(read_notebook(release / f"{n}.ipynb")) for n in names)
+    with tempfile.TemporaryDirectory() as scratch:
+        submissions, _ = discover(Path(args.path), assignment=config.assignment, notebooks=names,
+                                  scratch=Path(scratch))
+        answers = answers_from_files((s.student, p) for s in submissions for p in s.notebooks.values())
+    pairs = compare_all(answers, template, threshold=args.threshold)
+    print(f"{len(answers)} submissions compared; {len(pairs)} pairs at or above {args.threshold:g}")
+    for p in pairs:
+        print(f"  {p.a:<24} {p.b:<24} {p.similarity:.2f} ({p.shared} shared fingerprints)")
+    return 0
+
+
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from .data.download import cache_dir, fetch
     from .data.registry import REGISTRY
@@ -211,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.")
     p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("similarity", cmd_similarity, "List pairs of students with unusually similar answers.")
+    p.add_argument("path", help="the submissions, as for `grade`")
+    p.add_argument("--threshold", type=float, default=0.6, help="share of fingerprints in common (0-1)")
+    p.add_argument("--assignment")
 
     p = add("data", None, "Datasets: prefetch the canonical files into the cache.")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
