@@ -41,11 +41,15 @@ seed = 1234                         # seeds Python, numpy (and TensorFlow) in ev
 thresholds = {
     "sentiment_embedding_bag.accuracy": {"min": 0.65, "target": 0.78},   # baseline 0.50
     "sentiment_bilstm.accuracy": {"min": 0.65, "target": 0.78},          # baseline 0.50
+    "char_gru.loss": {"min": 3.0, "target": 1.95},        # nats/char; unigram baseline 3.33, ln(vocab) 4.4
+    "temp_lstm.mae": {"min": 0.25, "target": 0.20},       # °C; last-value baseline 0.275 (must also be beaten)
 }
 # Training budget per model: more epochs or parameters than this scores 0 on the metric.
 budgets = {
     "sentiment_embedding_bag": {"max_epochs": 15, "max_params": 500_000},
     "sentiment_bilstm": {"max_epochs": 10, "max_params": 1_500_000},
+    "char_gru": {"max_epochs": 10, "max_params": 500_000},
+    "temp_lstm": {"max_epochs": 50, "max_params": 50_000},
 }
 
 # --- sandbox for student code (autograder/sandbox.py) ----------------------------

@@ -11,6 +11,7 @@ the architecture and the training budget. Metrics:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import threading
@@ -70,6 +71,7 @@ def _import_keras():
     import keras
     import tensorflow as tf
 
+    tf.get_logger().setLevel(logging.ERROR)     # retracing notices are not the grader's output
     return keras, tf
 
 

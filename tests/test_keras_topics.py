@@ -106,3 +106,24 @@ def test_two_gradings_give_identical_metrics(planted, tmp_path: Path) -> None:
     second = next(n for n in again.results[0].notebooks if n.notebook == NB)
     assert second.metrics == results["reference"].metrics
     assert second.tests == results["reference"].tests
+
+
+def test_window_generator_off_by_one_loses_exactly_its_checks(tmp_path: Path, course_root: Path) -> None:
+    """Only make_windows is answered, with one window too few; the grader's comparison catches it."""
+    nb_name = "05_time_series"
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    ctx = load_context(config)
+    good = reference_answers(ctx.sources[nb_name])
+    off_by_one = good["make_windows"].replace("n = len(series) - total + 1", "n = len(series) - total")
+    assert off_by_one != good["make_windows"]
+    for student, code in (("correct_windows", good["make_windows"]), ("off_by_one", off_by_one)):
+        folder = tmp_path / "submitted" / student / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(fill(ctx.releases[nb_name], {"make_windows": code}), str(folder / f"{nb_name}.ipynb"))
+    report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx, workers=2)
+    tests = {r.student: {t.test: t for t in next(n for n in r.notebooks if n.notebook == nb_name).tests}
+             for r in report.results}
+    assert tests["correct_windows"]["make_windows_reference"].points == 2
+    bad = tests["off_by_one"]["make_windows_reference"]
+    assert bad.points == 0 and "wrong number or shape" in bad.reason
+    assert tests["correct_windows"]["temp_lstm_metric"].points == 0      # nothing was trained

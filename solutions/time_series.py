@@ -1,0 +1,115 @@
+"""Reference solutions for week 3, notebook 05 (forecasting hourly temperature).
+
+A series is a 1-D float array in time order. A window cut at ``start`` holds the inputs
+``series[start : start + input_width]`` and the labels that end ``shift`` steps after the inputs:
+``series[start + input_width + shift - label_width : start + input_width + shift]``. Windows are
+batch-first with one trailing feature axis, as Keras expects: ``(n, width, 1)``. The saved model
+``temp_lstm`` maps 24 standardised hours ``(batch, 24, 1)`` to the standardised next hour ``(batch, 1)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+DATASET = "weather"
+
+Kwargs = dict[str, Any]
+InputGenerator = Callable[[np.random.Generator], Kwargs]
+
+
+def make_windows(series: np.ndarray, input_width: int, label_width: int,
+                 shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of ``series`` (stride 1, in time order).
+
+    -> inputs (n, input_width, 1), labels (n, label_width, 1) with
+       n = len(series) - (input_width + shift) + 1 windows.
+    """
+    series = np.asarray(series, dtype=np.float64)
+    total = input_width + shift
+    n = len(series) - total + 1
+    starts = np.arange(n)
+    inputs = np.stack([series[s: s + input_width] for s in starts])
+    labels = np.stack([series[s + total - label_width: s + total] for s in starts])
+    return inputs[..., None], labels[..., None]
+
+
+def last_value_baseline(inputs: np.ndarray) -> np.ndarray:
+    """Forecast the next value as the last input value: (n, input_width, 1) -> (n, 1)."""
+    return inputs[:, -1, :]
+
+
+def repeat_baseline(inputs: np.ndarray, label_width: int) -> np.ndarray:
+    """Forecast the next ``label_width`` values as a copy of the last ``label_width`` inputs:
+    (n, input_width, 1) -> (n, label_width, 1)."""
+    return inputs[:, inputs.shape[1] - label_width:, :]
+
+
+def mae(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean absolute error of two arrays of the same shape -> a float."""
+    return float(np.mean(np.abs(np.asarray(pred, dtype=np.float64) - np.asarray(true, dtype=np.float64))))
+
+
+# ---- input generators (grader side) ---------------------------------------------------------
+
+
+def _size(rng: np.random.Generator, low: int, high: int) -> int:
+    """Random integer in [low, high]."""
+    return int(rng.integers(low, high, endpoint=True))
+
+
+def generate_make_windows(rng: np.random.Generator) -> Kwargs:
+    """A random walk long enough for 1-25 windows; input_width 1-10, shift 1-6, label_width 1..input_width+shift."""
+    input_width, shift = _size(rng, 1, 10), _size(rng, 1, 6)
+    label_width = _size(rng, 1, input_width + shift)
+    length = input_width + shift + _size(rng, 0, 24)
+    return {"series": np.cumsum(rng.normal(size=length)), "input_width": input_width,
+            "label_width": label_width, "shift": shift}
+
+
+def generate_last_value_baseline(rng: np.random.Generator) -> Kwargs:
+    """Input windows (n 1-20, width 1-12, 1)."""
+    return {"inputs": rng.normal(size=(_size(rng, 1, 20), _size(rng, 1, 12), 1))}
+
+
+def generate_repeat_baseline(rng: np.random.Generator) -> Kwargs:
+    """Input windows (n 1-20, width 1-12, 1) and label_width 1..width."""
+    width = _size(rng, 1, 12)
+    return {"inputs": rng.normal(size=(_size(rng, 1, 20), width, 1)), "label_width": _size(rng, 1, width)}
+
+
+def generate_mae(rng: np.random.Generator) -> Kwargs:
+    """Two arrays of the same random shape: (n,), (n, 1) or (n, k, 1)."""
+    n, k = _size(rng, 1, 30), _size(rng, 1, 6)
+    shape = [(n,), (n, 1), (n, k, 1)][int(rng.integers(3))]
+    true = rng.normal(size=shape)
+    return {"pred": true + rng.normal(scale=0.5, size=shape), "true": true}
+
+
+REFERENCES: dict[str, Callable] = {
+    "make_windows": make_windows,
+    "last_value_baseline": last_value_baseline,
+    "repeat_baseline": repeat_baseline,
+    "mae": mae,
+}
+
+INPUT_GENERATORS: dict[str, InputGenerator] = {
+    "make_windows": generate_make_windows,
+    "last_value_baseline": generate_last_value_baseline,
+    "repeat_baseline": generate_repeat_baseline,
+    "mae": generate_mae,
+}
+
+# ---- the saved model (grader side) -----------------------------------------------------------
+# Reference: Input (24, 1) -> LSTM(32) -> Dense(1): 4,385 parameters.
+MODELS = {
+    "temp_lstm": {
+        "task": "forecast",
+        "metric": "mae",
+        "layers": ["LSTM", "Dense"],
+        "recurrent": [{"type": "LSTM", "units": 32, "return_sequences": False}],
+        "params": [4_000, 6_000],
+        "reported_tolerance": 1.0,
+    },
+}
