@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,10 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     solutions, config and autograder version) is not run again unless `force` is set. So a
     batch that was interrupted, even by SIGKILL, is completed by running the same command again.
 
-    With `workers` > 1, that many submissions run at once, each in its own sandboxed worker
-    process and kernel, and each kernel gets cores / workers threads. Only this (coordinating)
-    thread writes the gradebook, in the order the submissions finish.
+    With `workers` > 1, up to that many notebooks run at once (of different submissions, or of
+    the same one), each in its own sandboxed worker process and kernel, and each kernel gets
+    cores / workers threads. Only this (coordinating) thread writes the gradebook, in the order
+    the submissions finish.
 
     With `scheduler` ("tcp://host:port"), each submission is a task on that Dask cluster
     (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
@@ -86,7 +88,9 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
             current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
             unchanged = [s.student for s in current]
             submissions = [s for s in submissions if s not in current]
-        plan = dataclasses.replace(plan, threads=max(1, default_workers() // max(1, workers)))
+        workers = max(1, workers)
+        plan = dataclasses.replace(plan, threads=max(1, default_workers() // workers),
+                                   slots=threading.Semaphore(workers) if workers > 1 else None)
 
         def one(submission):
             try:

@@ -7,9 +7,12 @@ Stages for each notebook of a submission:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 import os
 import shutil
 import sys
@@ -176,6 +179,7 @@ class SandboxPlan:
     note: str                      # "" when isolated; otherwise the warning stored with every result
     hide: tuple[Path, ...] = ()
     threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
+    slots: threading.Semaphore | None = None   # bounds the kernels running at once across the batch
 
     @classmethod
     def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
@@ -274,22 +278,29 @@ def grade_submission(ctx: GradingContext, submission: Submission, *, executed_ro
                      plan: SandboxPlan | None = None) -> SubmissionResult:
     """Grade every notebook of one submission, each in its own fresh workspace and kernel."""
     plan = plan or SandboxPlan.for_batch(ctx.config)
-    notebooks = []
-    for spec in ctx.spec.notebooks:
+
+    def one(spec: NotebookSpec) -> NotebookResult:
         if spec.name in submission.problems:
-            notebooks.append(_blank(spec, f"not graded: {submission.problems[spec.name]}"))
-            continue
+            return _blank(spec, f"not graded: {submission.problems[spec.name]}")
         path = submission.notebooks.get(spec.name)
         if path is None:
-            notebooks.append(_blank(spec, NOT_SUBMITTED, problem=False))
-            continue
-        workdir = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=sandbox.workspace_root(ctx.config)))
-        try:
-            executed_dir = executed_root / submission.student / ctx.spec.name if executed_root else None
-            notebooks.append(grade_notebook(ctx, spec, path, student=submission.student, workdir=workdir,
-                                            plan=plan, executed_dir=executed_dir))
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            return _blank(spec, NOT_SUBMITTED, problem=False)
+        with plan.slots or contextlib.nullcontext():
+            workdir = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=sandbox.workspace_root(ctx.config)))
+            try:
+                executed_dir = executed_root / submission.student / ctx.spec.name if executed_root else None
+                return grade_notebook(ctx, spec, path, student=submission.student, workdir=workdir,
+                                      plan=plan, executed_dir=executed_dir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    # The notebooks of one submission are independent: with batch slots they run side by side.
+    parallel = plan.slots is not None and len(ctx.spec.notebooks) > 1
+    if parallel:
+        with ThreadPoolExecutor(max_workers=len(ctx.spec.notebooks)) as pool:
+            notebooks = list(pool.map(one, ctx.spec.notebooks))
+    else:
+        notebooks = [one(spec) for spec in ctx.spec.notebooks]
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,

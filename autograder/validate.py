@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import grade_path
+from .batch import default_workers, grade_path
 from .config import GraderConfig
 from .grading import load_context
 from .results import SubmissionResult, TestResult
@@ -54,6 +54,7 @@ def validate(*, config: GraderConfig, progress: bool = False) -> ValidationRepor
             for nb in ctx.spec.notebooks:
                 shutil.copy(notebooks / f"{nb.name}.ipynb", folder / f"{nb.name}.ipynb")
         scratch = config.with_gradebook(root / "validate.db")
-        report = grade_path(config=scratch, path=root / "submitted", progress=progress, context=ctx)
+        report = grade_path(config=scratch, path=root / "submitted", progress=progress, context=ctx,
+                            workers=default_workers())
     by_student = {r.student: r for r in report.results}
     return ValidationReport(reference=by_student[REFERENCE_STUDENT], blank=by_student[BLANK_STUDENT])

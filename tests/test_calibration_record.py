@@ -1,0 +1,43 @@
+"""The calibration record, the README table and the thresholds agree."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder.config import load_config
+from autograder.models import HIGHER_IS_BETTER
+
+
+@pytest.fixture(scope="module")
+def records(course_root: Path) -> dict:
+    return json.loads((course_root / "docs" / "calibration.json").read_text())
+
+
+def test_every_trained_model_is_calibrated_over_three_seeds(records) -> None:
+    models = {key.split("/")[1] for key in records}
+    assert models == {"sentiment_embedding_bag", "sentiment_bilstm", "char_gru", "temp_lstm"}
+    assert all(len(r["seeds"]) >= 3 and None not in r["values"] for r in records.values())
+
+
+def test_readme_table_matches_the_record(records, course_root: Path) -> None:
+    readme = (course_root / "README.md").read_text()
+    for key, r in records.items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {key} |")), None)
+        assert row is not None, f"README has no calibration row for {key}"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] == f"{r['mean']:.4f}" and cells[4] == f"{r['worst']:.4f}", row
+        assert cells[5] == f"{r['baseline']:.4f}", row
+
+
+def test_thresholds_sit_between_baseline_and_the_worst_reference(records, course_root: Path) -> None:
+    config = load_config(course_root)
+    for key, r in records.items():
+        model = key.split("/")[1]
+        t = config.thresholds[f"{model}.{r['metric']}"]
+        sign = 1 if HIGHER_IS_BETTER[r["metric"]] else -1
+        # target below the reference's worst seed, min above the trivial baseline, both with margins
+        assert sign * (r["worst"] - t.target) > 0.01 * abs(r["worst"]), key
+        assert sign * (t.min - r["baseline"]) > 0.05 * abs(r["baseline"]), key
+        assert sign * (t.target - t.min) > 0, key
