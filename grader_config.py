@@ -60,6 +60,7 @@ sandbox = {
     "max_processes": 512,           # processes of the sandbox user (fork bombs)
     "max_file_mb": 1024,            # largest file the notebook may write
     "max_output_kb": 1024,          # output kept per cell; the rest is dropped
+    "cpu_s": 3600,                  # CPU seconds of the kernel (all threads), beyond the wall-clock limits
 }
 
 # --- data used for grading -----------------------------------------------------

@@ -68,6 +68,7 @@ class SandboxPolicy:
     max_processes: int = 512
     max_file_mb: int = 1024
     max_output_kb: int = 1024
+    cpu_s: int = 3600
 
 
 @dataclass(frozen=True)

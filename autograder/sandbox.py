@@ -11,14 +11,17 @@ kernel it starts run inside new network, mount and PID namespaces:
   with the worker;
 - filesystems: everything is remounted read-only except the workspace (HOME and TMPDIR are in it);
 - user: when the grader runs as root, the worker drops to `nobody` (uid 65534) if that user
-  can reach the Python interpreter, so RLIMIT_NPROC bounds fork bombs; otherwise it stays uid 0
-  with every capability dropped, so it cannot undo the mounts;
+  can reach the Python interpreter; otherwise it stays uid 0 with every capability dropped, so
+  it cannot undo the mounts;
+- cgroups (as root): a `pids` cgroup bounds the processes of the whole sandbox (fork bombs) and
+  a `memory` cgroup its total memory; leftovers are killed when the notebook is done;
 - limits (all from grader_config.py): address space, file size, process count, output size.
 Where namespaces are unavailable, `sandbox.when_unavailable` decides: "refuse" stops the
 batch with an error; "warn" grades without isolation and notes that on every result.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -27,6 +30,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -73,6 +77,7 @@ def probe_isolation() -> Isolation:
 
 def check_policy(config: GraderConfig) -> str:
     """"" when execution will be isolated; a warning note when it will not (or raise when refused)."""
+    Cgroups.sweep()
     if config.sandbox.isolation == "off":
         return UNISOLATED_NOTE + " (sandbox.isolation is 'off')"
     iso = probe_isolation()
@@ -165,6 +170,62 @@ def nobody_can_run_python() -> bool:
         return False
 
 
+CGROUP_V1 = Path("/sys/fs/cgroup")
+
+
+class Cgroups:
+    """Per-run cgroups (v1 `pids` and `memory`, where the grader may create them): a ceiling on
+    processes and memory for the whole sandbox, whatever user it runs as. `join_command` is
+    the shell line that moves the sandbox into them before anything else starts."""
+
+    def __init__(self, name: str, *, max_processes: int, memory_mb: int):
+        self.paths: list[Path] = []
+        if os.geteuid() != 0:
+            return
+        for controller, settings in (("pids", {"pids.max": str(max_processes)}),
+                                     ("memory", {"memory.limit_in_bytes": str(memory_mb * 2**20)})):
+            path = CGROUP_V1 / controller / name
+            try:
+                path.mkdir()
+                for key, value in settings.items():
+                    (path / key).write_text(value)
+            except OSError:      # no such controller, or not allowed here: rlimits still apply
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+                continue
+            self.paths.append(path)
+
+    @staticmethod
+    def sweep() -> None:
+        """Remove empty cgroups left by a grader that was killed (they hold no process)."""
+        for path in CGROUP_V1.glob("*/autograder-*"):
+            with contextlib.suppress(OSError):
+                if not (path / "cgroup.procs").read_text().split():
+                    path.rmdir()
+
+    def join_command(self) -> str:
+        return "; ".join(f"echo $$ > {p}/cgroup.procs" for p in self.paths)
+
+    def close(self) -> None:
+        """Kill anything left in the cgroups (a fork bomb's children), then remove them."""
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    pids = [int(x) for x in (path / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.05)
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def _give_to_nobody(workdir: Path) -> None:
     for folder, dirs, files in os.walk(workdir):
         os.chown(folder, NOBODY, NOBODY)
@@ -179,11 +240,12 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
     job = {"notebook": nb, "workdir": str(workdir), "env": dict(env),
            "timeouts": {"cell_s": t.cell_s, "cells": dict(t.cells), "notebook_s": t.notebook_s,
                         "kernel_start_s": t.kernel_start_s},
-           "limits": {"memory_mb": s.memory_mb, "max_file_mb": s.max_file_mb,
+           "limits": {"memory_mb": s.memory_mb, "max_file_mb": s.max_file_mb, "cpu_s": s.cpu_s,
                       "max_processes": s.max_processes, "max_output_kb": s.max_output_kb}}
     worker = [sys.executable, "-m", "autograder.worker"]
     with tempfile.TemporaryDirectory(prefix="autograder-empty-") as empty:
         os.chmod(empty, 0o755)
+        cgroups = Cgroups(f"autograder-{workdir.name}", max_processes=s.max_processes, memory_mb=s.memory_mb)
         if isolated:
             iso = probe_isolation()
             drop = iso.as_root and nobody_can_run_python()
@@ -193,6 +255,8 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
             command = _unshare_prefix(iso.as_root) + ["sh", "-c", script, "sandbox", *worker]
         else:
             command = worker
+        if cgroups.paths:
+            command = ["sh", "-c", cgroups.join_command() + '; exec "$@"', "cgroup", *command]
         deadline = t.notebook_s + t.kernel_start_s + _GRACE_S
         try:
             done = subprocess.run(command, input=json.dumps(job), capture_output=True, text=True,
@@ -201,6 +265,8 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
         except subprocess.TimeoutExpired:
             return nb, Execution(outcomes={}, runtime_s=deadline,
                                  stopped=f"the grading worker did not finish within {deadline:.0f} s")
+        finally:
+            cgroups.close()
     try:
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:

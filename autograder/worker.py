@@ -8,6 +8,7 @@ code and receives no hidden data beyond the notebook it runs.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import sys
@@ -22,7 +23,7 @@ MB = 1024 * 1024
 
 
 def apply_limits(limits: dict) -> None:
-    """Memory (address space), file size, process count and core dumps, for this process tree."""
+    """Memory (address space), file size, process count, CPU seconds and core dumps, for this process tree."""
     def cap(kind: int, value: int) -> None:
         soft, hard = resource.getrlimit(kind)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -33,8 +34,11 @@ def apply_limits(limits: dict) -> None:
     if limits.get("max_file_mb"):
         cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) * MB)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # an oversized write raises OSError instead of killing
-    if limits.get("max_processes"):
+    if limits.get("max_processes") and os.getuid() != 0:
+        # RLIMIT_NPROC counts every process of the user; for uid 0 the sandbox's cgroup does this job
         cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+    if limits.get("cpu_s"):
+        cap(resource.RLIMIT_CPU, int(limits["cpu_s"]))
     cap(resource.RLIMIT_CORE, 0)
 
 

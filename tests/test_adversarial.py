@@ -43,6 +43,9 @@ CASES = {
     "memory_bomb": ("hog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 2**20))\n"
                     "except MemoryError:\n    print('memory limit reached')\nhog = None", set(), ""),
     "kernel_crash": ("import os\nos._exit(3)", REFERENCE_TESTS, "kernel died"),
+    "fork_bomb": ("import os, time\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+                  "            time.sleep(60)\n            os._exit(0)\n        children += 1\n"
+                  "except OSError as exc:\n    print('fork refused after', children, 'children')", set(), ""),
     "output_flood": ("for i in range(300000):\n    print('flood' * 20)", set(), ""),
     "huge_file": ("with open('big.bin', 'wb') as f:\n    for _ in range(64):\n        f.write(b'0' * 2**20)", set(), ""),
     "network": ("import urllib.request\ntry:\n    urllib.request.urlopen(URL, timeout=3).read()\n"
@@ -86,7 +89,8 @@ def attacked(tmp_path_factory, course_root: Path):
 
     config = load_config(course_root).with_gradebook(root / "gradebook.db")
     config = dataclasses.replace(config, timeouts=Timeouts(cell_s=8, notebook_s=120, kernel_start_s=60),
-                                 sandbox=SandboxPolicy(memory_mb=3072, max_file_mb=16, max_output_kb=256))
+                                 sandbox=SandboxPolicy(memory_mb=3072, max_file_mb=16, max_output_kb=256,
+                                                       max_processes=128))
     ctx = dataclasses.replace(load_context(config), config=config)
     good = reference_answers(ctx.sources[TOPIC1])
     submitted = root / "submitted"
@@ -162,6 +166,8 @@ def test_output_flood_is_truncated(attacked) -> None:
 
 def test_limits_hit_inside_the_kernel(attacked) -> None:
     _, _, root, _, _, config, _ = attacked
+    forks = _output_text(root, "fork_bomb", config)
+    assert "fork refused after" in forks and int(forks.split("fork refused after ")[1].split()[0]) < 128
     assert "memory limit reached" in _output_text(root, "memory_bomb", config)
     assert "File too large" in _output_text(root, "huge_file", config) or "EFBIG" in _output_text(root, "huge_file", config)
 
