@@ -38,7 +38,8 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
         html = template.render(
             student=student, notebook=notebook, tests=tests, notes=notes,
             score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
-            graded_at=sub.graded_at, version=sub.autograder_version, config_digest=sub.config_digest)
+            graded_at=sub.graded_at, version=sub.autograder_version, config_digest=sub.config_digest,
+            datasets=[d for d in sub.datasets.split("\n") if d])
         path = output_dir / student / assignment_name / f"{notebook}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")

@@ -15,6 +15,17 @@ SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA", COURSE_ROOT.parent / "sh
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+def recorded_submissions(db: Path) -> int:
+    """How many submissions a gradebook file holds (0 while it does not exist yet)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select count(*) from autograder_submissions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 @pytest.fixture(scope="session")
 def course_root() -> Path:
     return COURSE_ROOT

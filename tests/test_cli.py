@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import recorded_submissions
+
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 
 
@@ -112,11 +114,7 @@ def test_sigkill_mid_batch_then_rerun_completes_without_loss(scratch_course: Pat
     db = scratch_course / "gradebook.db"
 
     def recorded() -> int:
-        try:
-            with sqlite3.connect(db) as conn:
-                return conn.execute("select count(*) from autograder_submissions").fetchone()[0]
-        except sqlite3.Error:
-            return 0
+        return recorded_submissions(db)
 
     proc = subprocess.Popen([str(AUTOGRADER), "grade", str(batch), "--no-progress"], cwd=scratch_course,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -135,7 +133,7 @@ def test_sigkill_mid_batch_then_rerun_completes_without_loss(scratch_course: Pat
     assert f"{before} submissions unchanged" in rerun.stdout
     with sqlite3.connect(db) as conn:
         rows = conn.execute("select student, score, graded_at from autograder_submissions").fetchall()
-        per_test = conn.execute("select count(*), count(distinct student || test) from autograder_results").fetchone()
+        per_test = conn.execute("select count(*), count(distinct student || '/' || notebook || '/' || test) from autograder_results").fetchone()
         nbgrader_rows = conn.execute("select count(*) from submitted_assignment").fetchone()[0]
     assert len(rows) == 5 and set(kept) <= set(rows)          # earlier grades kept exactly
     assert per_test[0] == per_test[1] and per_test[0] % 5 == 0   # no duplicate rows

@@ -18,6 +18,8 @@ from autograder.config import load_config
 from autograder.grading import load_context
 from autograder.samples import write_samples
 
+from conftest import recorded_submissions
+
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
@@ -75,14 +77,7 @@ def test_cluster_gives_the_local_grades_and_survives_a_lost_worker(cluster, tmp_
     thread = threading.Thread(target=run)
     thread.start()
 
-    def recorded() -> int:
-        try:
-            with sqlite3.connect(db) as conn:
-                return conn.execute("select count(*) from autograder_submissions").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-
-    _wait_for(lambda: recorded() >= 1 or not thread.is_alive(), timeout=300)
+    _wait_for(lambda: recorded_submissions(db) >= 1 or not thread.is_alive(), timeout=300)
     os.killpg(procs[1].pid, signal.SIGKILL)          # one worker (and its nanny) dies mid-batch
     thread.join(timeout=600)
     report = outcome["report"]
