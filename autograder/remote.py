@@ -36,17 +36,21 @@ def make_task(config: GraderConfig, submission: Submission) -> RemoteTask:
                       problems=dict(submission.problems))
 
 
-_CONTEXTS: dict[tuple[str, str], GradingContext] = {}
+_CONTEXTS: dict[tuple[str, str], tuple[GradingContext, SandboxPlan]] = {}
+SCRATCH_PARENT = Path(tempfile.gettempdir()) / "autograder-remote"
 
 
 def run_task(task: RemoteTask) -> SubmissionResult:
     """Executed on a Dask worker: grade one submission in a private scratch folder."""
     config = parse_config(dict(task.config_values), course_root=Path(task.course_root))
     key = (task.course_root, config.digest)
+    SCRATCH_PARENT.mkdir(exist_ok=True)
     if key not in _CONTEXTS:          # loaded once per worker process and config
-        _CONTEXTS[key] = load_context(config)
-    ctx = _CONTEXTS[key]
-    scratch = Path(tempfile.mkdtemp(prefix=f"autograder-remote-{task.student}-"))
+        ctx = load_context(config)
+        # every task's submission lives under SCRATCH_PARENT, which no sandbox can see
+        _CONTEXTS[key] = (ctx, SandboxPlan.for_batch(ctx.config, extra_hidden=(SCRATCH_PARENT,)))
+    ctx, plan = _CONTEXTS[key]
+    scratch = Path(tempfile.mkdtemp(prefix=f"{task.student}-", dir=SCRATCH_PARENT))
     try:
         files = {}
         for name, data in task.notebooks.items():
@@ -55,7 +59,6 @@ def run_task(task: RemoteTask) -> SubmissionResult:
             files[name] = path
         submission = Submission(student=task.student, notebooks=files, sha256=task.sha256, problems=task.problems)
         try:
-            plan = SandboxPlan.for_batch(ctx.config, extra_hidden=(scratch,))
             return grade_submission(ctx, submission, plan=plan)
         except Exception as exc:
             return internal_error_result(ctx, submission, exc)

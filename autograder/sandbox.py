@@ -196,11 +196,13 @@ class Cgroups:
             self.paths.append(path)
 
     @staticmethod
-    def sweep() -> None:
-        """Remove empty cgroups left by a grader that was killed (they hold no process)."""
+    def sweep(min_age_s: float = 3600) -> None:
+        """Remove empty cgroups left by a grader that was killed: they hold no process and are
+        older than any notebook run, so a sandbox that is just being set up is never touched."""
+        now = time.time()
         for path in CGROUP_V1.glob("*/autograder-*"):
             with contextlib.suppress(OSError):
-                if not (path / "cgroup.procs").read_text().split():
+                if now - path.stat().st_mtime > min_age_s and not (path / "cgroup.procs").read_text().split():
                     path.rmdir()
 
     def join_command(self) -> str:
