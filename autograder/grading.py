@@ -30,7 +30,7 @@ from .config import GraderConfig
 from .data import Split, grading_data, write_training_files
 from .errors import AutograderError, SubmissionError
 from . import sandbox
-from .execute import CellOutcome, Execution
+from .execute import CellOutcome
 from .intake import Submission, copy_release_files
 from .notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
 from .results import ModelMetric, NotebookResult, SubmissionResult, TestResult

@@ -229,7 +229,7 @@ class Cgroups:
 
 
 def _give_to_nobody(workdir: Path) -> None:
-    for folder, dirs, files in os.walk(workdir):
+    for folder, _dirs, files in os.walk(workdir):
         os.chown(folder, NOBODY, NOBODY)
         for name in files:
             os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)

@@ -68,7 +68,7 @@ def main() -> None:
                         "baseline": statistics.mean(e["baselines"]) if e["baselines"][0] is not None else None,
                         "runtime_mean_s": statistics.mean(e["runtime_s"]), "data": base.data.source}
     OUT.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
-    print(f"\n| notebook / model | metric | seeds | mean | worst | trivial baseline | runtime (mean) |")
+    print("\n| notebook / model | metric | seeds | mean | worst | trivial baseline | runtime (mean) |")
     print("|---|---|---|---|---|---|---|")
     for key, r in sorted(records.items()):
         print(f"| {key} | {r['metric']} | {len(r['seeds'])} | {r['mean']:.4f} | {r['worst']:.4f} | "

@@ -8,7 +8,6 @@ otherwise correct topic-1 submission, so the expected score says precisely what 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import http.server
 import json
 import sqlite3

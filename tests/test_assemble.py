@@ -5,7 +5,6 @@ import copy
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from autograder.assemble import assemble, read_submission

@@ -1,6 +1,7 @@
 """grader_config.py: validated once, bad keys named, stray nbgrader configs refused."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_digest_follows_values() -> None:
 
 def test_config_is_frozen() -> None:
     config = parse_config(BASE)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.timeouts.cells["x"] = 1  # type: ignore[index]

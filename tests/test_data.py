@@ -1,7 +1,6 @@
 """Data layer: verified downloads over a real loopback HTTP server, parsers of real files, splits."""
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import http.server
@@ -9,7 +8,6 @@ import socket
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from autograder.data import grading_data, write_training_files

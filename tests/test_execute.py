@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from autograder.execute import execute_notebook
 from autograder.grading import kernel_env
