@@ -145,6 +145,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     progress=not args.no_progress)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import calibrate, markdown_table, write_record
+
+    config = _config(args)
+    records = calibrate(config=config, seeds=args.seeds, notebooks=args.notebooks or None,
+                        report=lambda line: print(line, flush=True))
+    out = Path(args.output) if args.output else config.course_root / "docs" / "calibration.json"
+    write_record(records, out)
+    print("\n" + markdown_table(records))
+    print("\nproposed thresholds (grader_config.py):")
+    for key, r in sorted(records.items()):
+        print(f"  {key.split('/')[1]}.{r['metric']}: {r['proposed_threshold']}")
+    print(f"\nwrote {out}")
+    return 0
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -234,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.")
     p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("calibrate", cmd_calibrate, "Train the reference over several seeds; record metrics, propose thresholds.")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
+    p.add_argument("--notebooks", nargs="*", help="default: every notebook that trains a model")
+    p.add_argument("--output", help="record file (default: docs/calibration.json)")
+    p.add_argument("--assignment")
 
     p = add("similarity", cmd_similarity, "List pairs of students with unusually similar answers.")
     p.add_argument("path", help="the submissions, as for `grade`")

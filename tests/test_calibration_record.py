@@ -41,3 +41,16 @@ def test_thresholds_sit_between_baseline_and_the_worst_reference(records, course
         assert sign * (r["worst"] - t.target) > 0.01 * abs(r["worst"]), key
         assert sign * (t.min - r["baseline"]) > 0.05 * abs(r["baseline"]), key
         assert sign * (t.target - t.min) > 0, key
+
+
+def test_proposed_thresholds_lie_between_baseline_and_worst_seed(records, course_root: Path) -> None:
+    from autograder.calibrate import _summarise
+
+    config = load_config(course_root)
+    for key, r in records.items():
+        raw = {k: r[k] for k in ("metric", "seeds", "values", "baselines", "runtime_s")}
+        proposal = _summarise(raw, config)["proposed_threshold"]
+        sign = 1 if HIGHER_IS_BETTER[r["metric"]] else -1
+        assert sign * (r["worst"] - proposal["target"]) > 0, key
+        assert sign * (proposal["min"] - r["baseline"]) > 0, key
+        assert sign * (proposal["target"] - proposal["min"]) > 0, key
