@@ -105,6 +105,15 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
 
 
+def prepare_nbgrader() -> None:
+    """Before nbgrader creates any gradebook (ours, or release's scratch one): its schema head
+    is read in-process, and `alembic` is findable should nbgrader still run it."""
+    import nbgrader.api
+
+    _ensure_alembic_on_path()
+    nbgrader.api.get_alembic_version = _alembic_head
+
+
 @functools.lru_cache(maxsize=1)
 def _alembic_head() -> str:
     """The newest revision of nbgrader's gradebook schema, read in-process.
@@ -124,11 +133,9 @@ class Gradebook:
     """Open with `with Gradebook(config) as gb:`; every write commits one submission atomically."""
 
     def __init__(self, config: GraderConfig):
-        import nbgrader.api
         from nbgrader.api import Gradebook as NbGradebook
 
-        _ensure_alembic_on_path()
-        nbgrader.api.get_alembic_version = _alembic_head
+        prepare_nbgrader()
         path = config.gradebook_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,10 @@ def _generate(config: GraderConfig, scratch: Path) -> Path:
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
+    from .gradebook import prepare_nbgrader
+
+    prepare_nbgrader()
+
     src = config.course_root / "source" / config.assignment
     if not src.is_dir():
         raise ReleaseError(f"No source folder {src}.")

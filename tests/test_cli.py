@@ -138,3 +138,10 @@ def test_sigkill_mid_batch_then_rerun_completes_without_loss(scratch_course: Pat
     assert len(rows) == 5 and set(kept) <= set(rows)          # earlier grades kept exactly
     assert per_test[0] == per_test[1] and per_test[0] % 5 == 0   # no duplicate rows
     assert nbgrader_rows == 5
+
+
+def test_release_check_works_without_the_venv_on_path(course_root: Path) -> None:
+    """The console script is often run as .venv/bin/autograder, without activating the venv."""
+    result = subprocess.run([str(AUTOGRADER), "release", "--check"], cwd=course_root, capture_output=True,
+                            text=True, timeout=300, env={"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr
