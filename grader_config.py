@@ -11,6 +11,31 @@ course_id = "rnn-week"
 assignment = "week3_rnn"            # folder name under source/ and release/
 gradebook_url = "sqlite:///gradebook.db"   # relative sqlite paths are taken from the course root
 
+# --- the week, as every released notebook's header shows it -----------------------
+# `autograder release` renders the header and footer cells of each notebook from
+# autograder/templates/ with these values: change the due date here, release again,
+# and every notebook says the new date.
+course = {
+    "title": "Deep Learning",
+    "week": 3,
+    "topic": "Recurrent neural networks",
+    "honour_code": ("Write your own code. You may discuss ideas with others, but do not share or copy "
+                    "solution code. Name every source you used in the notebook."),
+}
+due = "2026-12-11T23:59:00+00:00"   # ISO 8601 with a UTC offset; "" = no due date
+
+# --- late work (applied when grading; the submission time comes from nbgrader's
+# timestamp.txt, the LMS file name, or the file's modification time, in that order)
+late_penalty = {
+    "method": "per_day",            # "none", "zero", "per_hour" or "per_day"
+    "rate": 0.10,                   # fraction of the score lost per started hour/day late
+    "grace_minutes": 15,            # this close to the due time counts as on time
+    "max_fraction": 1.0,            # never lose more than this fraction of the score
+}
+
+# --- LMS intake -----------------------------------------------------------------
+roster = ""                         # CSV with columns student_id,lms_id,name ("" = none); see README
+
 # --- time limits -------------------------------------------------------------
 timeouts = {
     "kernel_start_s": 60,           # starting the student's kernel

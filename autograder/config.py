@@ -10,6 +10,7 @@ nbgrader commands and disagree without anyone noticing.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -72,6 +73,35 @@ class SandboxPolicy:
 
 
 @dataclass(frozen=True)
+class CourseInfo:
+    """What the header of every released notebook shows (autograder/templates/header.md.j2)."""
+
+    title: str = "Deep Learning"
+    week: int = 3
+    topic: str = "Recurrent neural networks"
+    honour_code: str = ("Write your own code. You may discuss ideas with others, but do not share or copy "
+                        "solution code. Name every source you used in the notebook.")
+
+
+LATE_METHODS = ("none", "zero", "per_hour", "per_day")
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """Penalty for work submitted after `due`, as a fraction of the score.
+
+    method "none": no penalty; "zero": a late submission scores 0; "per_hour" / "per_day":
+    `rate` of the score per started hour / day late, capped at `max_fraction`. Submissions
+    within `grace_minutes` of the due time are on time.
+    """
+
+    method: str = "per_day"
+    rate: float = 0.1
+    grace_minutes: float = 15
+    max_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
 class DataPolicy:
     source: str = "embedded"
     cache_dir: str = "~/.cache/rnn-autograder"
@@ -91,6 +121,10 @@ class GraderConfig:
     budgets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
+    course: CourseInfo = field(default_factory=CourseInfo)
+    due: str = ""                        # ISO 8601 with a UTC offset; "" = no due date
+    late_penalty: LatePolicy = field(default_factory=LatePolicy)
+    roster: str = ""                     # CSV mapping LMS names/ids to student ids; "" = none
     # Not keys of the file: where it was read from, and a digest of its values.
     course_root: Path = field(default=Path("."), compare=False)
     digest: str = field(default="", compare=False)
@@ -115,15 +149,29 @@ class GraderConfig:
         path = self.gradebook_path
         return f"sqlite:///{path}" if path is not None else self.gradebook_url
 
+    @property
+    def due_at(self) -> dt.datetime | None:
+        """`due` as a timezone-aware datetime (None when no due date is set)."""
+        return dt.datetime.fromisoformat(self.due) if self.due else None
+
+    @property
+    def roster_path(self) -> Path | None:
+        """The roster CSV, resolved against the course root (None when unset)."""
+        if not self.roster:
+            return None
+        path = Path(self.roster).expanduser()
+        return path if path.is_absolute() else self.course_root / path
+
     def with_gradebook(self, path: Path) -> "GraderConfig":
         """The same policy writing to another gradebook (the digest is unchanged)."""
         return dataclasses.replace(self, gradebook_url=f"sqlite:///{Path(path).resolve()}")
 
 
 _FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name not in ("course_root", "digest")]
-_SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy, "sandbox": SandboxPolicy}
+_SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy, "sandbox": SandboxPolicy,
+             "course": CourseInfo, "late_penalty": LatePolicy}
 _CHOICES = {"data.source": DATA_SOURCES, "sandbox.isolation": ("namespaces", "off"),
-            "sandbox.when_unavailable": ("warn", "refuse")}
+            "sandbox.when_unavailable": ("warn", "refuse"), "late_penalty.method": LATE_METHODS}
 
 
 def _unknown(key: str, allowed: list[str], where: str) -> ConfigError:
@@ -173,7 +221,8 @@ def _section(cls: type, value: Any, key: str) -> Any:
             kwargs[f.name] = types.MappingProxyType(
                 {k: float(_check_number(s, f"{name}.{k}")) for k, s in v.items()})
         elif f.type in ("float", "int"):
-            kwargs[f.name] = _check_number(v, name, integer=f.type == "int")
+            positive = name not in ("late_penalty.rate", "late_penalty.grace_minutes")
+            kwargs[f.name] = _check_number(v, name, integer=f.type == "int", positive=positive)
         else:
             kwargs[f.name] = _check_str(v, name, allow_empty=f.name == "mirror_url")
     return cls(**kwargs)
@@ -211,6 +260,22 @@ def _budgets(value: Any) -> Mapping[str, Mapping[str, float]]:
     return out
 
 
+def _check_due(value: Any) -> str:
+    if value == "":
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"grader_config.py: 'due' must be a string like '2026-12-11T23:59:00+00:00', got {value!r}.")
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"grader_config.py: 'due' is not an ISO 8601 date and time: {value!r} "
+                          f"(write e.g. '2026-12-11T23:59:00+00:00').") from None
+    if when.tzinfo is None:
+        raise ConfigError(f"grader_config.py: 'due' needs a UTC offset, e.g. '{value}+00:00'; "
+                          f"without one, graders in other time zones would disagree on who is late.")
+    return value
+
+
 def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) -> GraderConfig:
     """Validate the top-level names of a config file; raise ConfigError naming the bad key."""
     for key in values:
@@ -233,6 +298,10 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
             kwargs[key] = _budgets(value)
         elif key == "seed":
             kwargs[key] = _check_number(value, "seed", integer=True, positive=False)
+        elif key == "due":
+            kwargs[key] = _check_due(value)
+        elif key == "roster":
+            kwargs[key] = _check_str(value, key, allow_empty=True)
         else:
             kwargs[key] = _check_str(value, key)
     if "/" in kwargs["assignment"] or kwargs["assignment"].startswith("."):
@@ -242,6 +311,9 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
         if section in kwargs and getattr(kwargs[section], key) not in choices:
             raise ConfigError(f"grader_config.py: '{dotted}' must be one of {', '.join(choices)}, "
                               f"got {getattr(kwargs[section], key)!r}.")
+    late = kwargs.get("late_penalty")
+    if late is not None and late.max_fraction > 1:
+        raise ConfigError(f"grader_config.py: 'late_penalty.max_fraction' must be at most 1, got {late.max_fraction}.")
     config = GraderConfig(**kwargs, course_root=course_root)
     return dataclasses.replace(config, digest=_digest(config))
 

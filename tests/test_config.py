@@ -80,3 +80,27 @@ def test_budgets_are_checked() -> None:
     assert config.budgets["m"]["max_epochs"] == 5
     with pytest.raises(ConfigError, match=r"budgets\.m\.max_epoch"):
         parse_config({**BASE, "budgets": {"m": {"max_epoch": 5}}})
+
+
+@pytest.mark.parametrize("due, message", [
+    ("2026-12-11 23:59", "UTC offset"),
+    ("next friday", "ISO 8601"),
+    (20261211, "must be a string"),
+])
+def test_bad_due_dates_are_refused(due: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"course_id": "c", "assignment": "a", "due": due})
+
+
+def test_due_date_and_late_policy_are_parsed() -> None:
+    config = parse_config({"course_id": "c", "assignment": "a", "due": "2026-12-11T23:59:00+01:00",
+                           "late_penalty": {"method": "per_hour", "rate": 0.02}, "course": {"week": 4}})
+    assert config.due_at is not None and config.due_at.utcoffset().total_seconds() == 3600
+    assert config.late_penalty.method == "per_hour" and config.late_penalty.grace_minutes == 15
+    assert config.course.week == 4 and config.course.topic
+    with pytest.raises(ConfigError, match="late_penalty.method"):
+        parse_config({"course_id": "c", "assignment": "a", "late_penalty": {"method": "sometimes"}})
+    with pytest.raises(ConfigError, match="max_fraction"):
+        parse_config({"course_id": "c", "assignment": "a", "late_penalty": {"max_fraction": 2}})
+    with pytest.raises(ConfigError, match="course.wek"):
+        parse_config({"course_id": "c", "assignment": "a", "course": {"wek": 4}})
