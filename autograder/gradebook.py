@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import sys
 from contextlib import contextmanager
@@ -55,6 +56,18 @@ SUBMISSIONS = Table(
     Column("notes", Text, nullable=False),
     Column("problems", Text, nullable=False),
     Column("result_key", String(64), nullable=False, default=""),
+    Column("submitted_at", String(32), nullable=False, default=""),
+    Column("late_s", Float, nullable=False, default=0.0),
+    Column("penalty", Float, nullable=False, default=0.0),
+    Column("intake_notes", Text, nullable=False, default=""),
+)
+# Columns added after the first release: (name, SQL type and default) for ALTER TABLE on old gradebooks.
+_ADDED_SUBMISSION_COLUMNS = (
+    ("result_key", "VARCHAR(64) NOT NULL DEFAULT ''"),
+    ("submitted_at", "VARCHAR(32) NOT NULL DEFAULT ''"),
+    ("late_s", "FLOAT NOT NULL DEFAULT 0"),
+    ("penalty", "FLOAT NOT NULL DEFAULT 0"),
+    ("intake_notes", "TEXT NOT NULL DEFAULT ''"),
 )
 NOTEBOOKS = Table(
     "autograder_notebooks", _meta,
@@ -64,6 +77,20 @@ NOTEBOOKS = Table(
     Column("runtime_s", Float, nullable=False),
     Column("problem", Text, nullable=False),
     Column("notes", Text, nullable=False),
+)
+METRICS = Table(
+    "autograder_metrics", _meta,
+    Column("student", String(128), primary_key=True),
+    Column("assignment", String(128), primary_key=True),
+    Column("notebook", String(128), primary_key=True),
+    Column("model", String(128), primary_key=True),
+    Column("metric", String(32), nullable=False),
+    Column("value", Float),            # NULL when the model could not be measured
+    Column("baseline", Float),
+    Column("reported", Float),
+    Column("epochs", Integer),
+    Column("params", Integer),
+    Column("history", Text, nullable=False),   # JSON {"loss": [...], "val_accuracy": [...], ...}
 )
 
 
@@ -96,6 +123,31 @@ class SubmissionRow:
     notes: str
     problems: str
     result_key: str
+    submitted_at: str = ""
+    late_s: float = 0.0
+    penalty: float = 0.0
+    intake_notes: str = ""
+
+    @property
+    def final_score(self) -> float:
+        return round(max(0.0, self.score - self.penalty), 6)
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One saved model as the grader measured it (see results.ModelMetric)."""
+
+    student: str
+    assignment: str
+    notebook: str
+    model: str
+    metric: str
+    value: float | None
+    baseline: float | None
+    reported: float | None
+    epochs: int | None
+    params: int | None
+    history: dict[str, list[float]]
 
 
 def _ensure_alembic_on_path() -> None:
@@ -140,12 +192,15 @@ class Gradebook:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._nb = NbGradebook(config.resolved_gradebook_url, course_id=config.course_id)
+        # nbgrader stores naive UTC datetimes
+        self._due = config.due_at.astimezone(dt.timezone.utc).replace(tzinfo=None) if config.due_at else None
         _meta.create_all(self._nb.engine)
         columns = {c["name"] for c in inspect(self._nb.engine).get_columns("autograder_submissions")}
-        if "result_key" not in columns:     # gradebooks written by 0.1.0 before result keys existed
+        missing = [(name, sql) for name, sql in _ADDED_SUBMISSION_COLUMNS if name not in columns]
+        if missing:     # a gradebook written by an older version: add the new columns, keep every row
             with self._nb.engine.begin() as conn:
-                conn.execute(text("ALTER TABLE autograder_submissions ADD COLUMN result_key VARCHAR(64) "
-                                  "NOT NULL DEFAULT ''"))
+                for name, sql in missing:
+                    conn.execute(text(f"ALTER TABLE autograder_submissions ADD COLUMN {name} {sql}"))
 
     def __enter__(self) -> "Gradebook":
         return self
@@ -157,7 +212,8 @@ class Gradebook:
     def sync_assignment(self, spec: AssignmentSpec) -> None:
         """Create or update the assignment, its notebooks and graded cells in nbgrader's tables."""
         gb = self._nb
-        gb.update_or_create_assignment(spec.name)
+        due = self._due
+        gb.update_or_create_assignment(spec.name, duedate=due)
         for nb in spec.notebooks:
             gb.update_or_create_notebook(nb.name, spec.name)
             for test in nb.tests:
@@ -183,7 +239,13 @@ class Gradebook:
             if submitted is None:
                 submitted = nb_api.SubmittedAssignment(assignment=assignment, student=student)
                 db.add(submitted)
-            submitted.timestamp = dt.datetime.fromisoformat(result.graded_at).replace(tzinfo=None)
+            when = dt.datetime.fromisoformat(result.submitted_at or result.graded_at)
+            if when.tzinfo is not None:
+                when = when.astimezone(dt.timezone.utc)
+            submitted.timestamp = when.replace(tzinfo=None)
+            # nbgrader keeps the late penalty per notebook; ours is one number per submission, so it is
+            # spread over the notebooks in proportion to their scores (the sums agree).
+            raw = result.score
             for nb_result in result.notebooks:
                 notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
                 sub_nb = next((s for s in submitted.notebooks if s.notebook_id == notebook.id), None)
@@ -200,9 +262,11 @@ class Gradebook:
                 for cell in notebook.solution_cells:
                     if not any(c.cell_id == cell.id for c in sub_nb.comments):
                         db.add(nb_api.Comment(cell_id=cell.id, notebook=sub_nb))
+                sub_nb.late_submission_penalty = (
+                    round(result.penalty * nb_result.score / raw, 6) if raw > 0 and result.penalty else None)
 
             key = dict(student=result.student, assignment=result.assignment)
-            for table in (RESULTS, SUBMISSIONS, NOTEBOOKS):
+            for table in (RESULTS, SUBMISSIONS, NOTEBOOKS, METRICS):
                 db.execute(delete(table).where(table.c.student == result.student,
                                                table.c.assignment == result.assignment))
             rows = [dict(key, notebook=n.notebook, test=t.test, position=i, points=t.points,
@@ -214,6 +278,12 @@ class Gradebook:
             db.execute(insert(NOTEBOOKS), [dict(key, notebook=n.notebook, runtime_s=n.runtime_s,
                                                 problem=n.problem, notes="\n".join(n.notes))
                                            for n in result.notebooks])
+            metric_rows = [dict(key, notebook=n.notebook, model=m.model, metric=m.metric, value=m.value,
+                                baseline=m.baseline, reported=m.reported, epochs=m.epochs, params=m.params,
+                                history=json.dumps({k: list(v) for k, v in m.history.items()}))
+                           for n in result.notebooks for m in n.metrics]
+            if metric_rows:
+                db.execute(insert(METRICS), metric_rows)
             db.execute(insert(SUBMISSIONS).values(
                 **key, score=result.score, max_score=result.max_score,
                 submission_sha256=result.submission_sha256, autograder_version=result.autograder_version,
@@ -221,7 +291,8 @@ class Gradebook:
                 datasets="\n".join(result.datasets),
                 notes="\n".join(f"{n.notebook}: {note}" for n in result.notebooks for note in n.notes),
                 problems="\n".join(f"{n.notebook}: {n.problem}" for n in result.notebooks if n.problem),
-                result_key=result.result_key))
+                result_key=result.result_key, submitted_at=result.submitted_at, late_s=result.late_s,
+                penalty=result.penalty, intake_notes="\n".join(result.intake_notes)))
             db.commit()
         except BaseException:
             db.rollback()
@@ -241,6 +312,13 @@ class Gradebook:
         if assignment:
             query = query.where(SUBMISSIONS.c.assignment == assignment)
         return [SubmissionRow(**row._mapping) for row in self._nb.db.execute(query)]
+
+    def metrics(self, assignment: str | None = None) -> list[MetricRow]:
+        query = select(METRICS).order_by(METRICS.c.student, METRICS.c.notebook, METRICS.c.model)
+        if assignment:
+            query = query.where(METRICS.c.assignment == assignment)
+        return [MetricRow(**{**row._mapping, "history": json.loads(row.history or "{}")})
+                for row in self._nb.db.execute(query)]
 
     def result_key(self, student: str, assignment: str) -> str | None:
         """The key under which a student's recorded result was graded (None if not graded)."""

@@ -252,7 +252,8 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
                           datasets=(split.describe(),) if split is not None else (),
                           metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
                                                     baseline=m.baseline, reported=m.reported, epochs=m.epochs,
-                                                    params=m.params) for n, m in measured.items()))
+                                                    params=m.params, history=dict(m.history))
+                                        for n, m in measured.items()))
 
 
 def _model_verdict(ctx: GradingContext, test: TestSpec, sol: TopicSolutions | None,

@@ -9,6 +9,7 @@ Statuses of one test:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 STATUSES = ("passed", "partial", "failed", "error")
 
@@ -47,6 +48,7 @@ class ModelMetric:
     reported: float | None       # what the notebook claimed
     epochs: int | None = None
     params: int | None = None
+    history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)   # Keras history, per epoch
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,20 @@ class SubmissionResult:
     graded_at: str                       # ISO 8601, UTC
     datasets: tuple[str, ...] = field(default=())   # "name source bytes sha256" lines of the data used
     result_key: str = ""     # hash of submission, source, solutions, config and version: unchanged -> not re-run
+    submitted_at: str = ""   # ISO 8601 UTC time of the submission ("" when unknown)
+    late_s: float = 0.0      # seconds past the due date (0 when on time or no due date)
+    penalty: float = 0.0     # points deducted for lateness (autograder/late.py); score stays the raw score
+    intake_notes: tuple[str, ...] = ()   # how the files were found: LMS names, duplicates resolved, ...
 
     @property
     def score(self) -> float:
+        """The raw score: the sum of test points, before any late penalty."""
         return round(sum(n.score for n in self.notebooks), 6)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty."""
+        return round(max(0.0, self.score - self.penalty), 6)
 
     @property
     def max_score(self) -> float:
