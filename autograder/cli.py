@@ -162,25 +162,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    import tempfile
+    from .similarity import similar_pairs
 
-    from .intake import discover
-    from .notebooks import load_source, read_notebook
-    from .similarity import answer_code, answers_from_files, compare_all
-
-    config = _config(args)
-    spec, _ = load_source(config)
-    names = tuple(nb.name for nb in spec.notebooks)
-    release = config.course_root / "release" / config.assignment
-    template = "\n".join(answer_code(read_notebook(release / f"{n}.ipynb")) for n in names)
-    with tempfile.TemporaryDirectory() as scratch:
-        submissions, _ = discover(Path(args.path), assignment=config.assignment, notebooks=names,
-                                  scratch=Path(scratch))
-        answers = answers_from_files((s.student, p) for s in submissions for p in s.notebooks.values())
-    pairs = compare_all(answers, template, threshold=args.threshold)
-    print(f"{len(answers)} submissions compared; {len(pairs)} pairs at or above {args.threshold:g}")
+    compared, pairs = similar_pairs(config=_config(args), path=Path(args.path), threshold=args.threshold)
+    print(f"{compared} submissions compared; {len(pairs)} pairs at or above {args.threshold:g}")
     for p in pairs:
         print(f"  {p.a:<24} {p.b:<24} {p.similarity:.2f} ({p.shared} shared fingerprints)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    config = _config(args)
+    out = Path(args.output) if args.output else config.course_root / "report.html"
+    report = write_report(config=config, output=out, threshold=args.threshold,
+                          submissions=Path(args.submissions) if args.submissions else None)
+    print(f"Wrote the class report of {len(report.students)} submissions to {out}")
     return 0
 
 
@@ -260,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("similarity", cmd_similarity, "List pairs of students with unusually similar answers.")
     p.add_argument("path", help="the submissions, as for `grade`")
     p.add_argument("--threshold", type=float, default=0.6, help="share of fingerprints in common (0-1)")
+    p.add_argument("--assignment")
+
+    p = add("report", cmd_report, "Write the class report: one self-contained HTML file with charts and flags.")
+    p.add_argument("--output", help="file to write (default: report.html in the course root)")
+    p.add_argument("--submissions", help="the submissions, as for `grade`: also list similar pairs")
+    p.add_argument("--threshold", type=float, default=0.6, help="similarity threshold, as for `similarity`")
     p.add_argument("--assignment")
 
     p = add("data", None, "Datasets: prefetch the canonical files into the cache.")

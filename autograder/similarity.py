@@ -13,6 +13,7 @@ import hashlib
 import io
 import itertools
 import keyword
+import tempfile
 import token
 import tokenize
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ from typing import Iterable, Mapping
 from nbformat import NotebookNode
 
 from .assemble import read_submission
+from .config import GraderConfig
 from .errors import SubmissionError
-from .notebooks import grade_id, is_grade, is_solution
+from .intake import discover
+from .notebooks import grade_id, is_grade, is_solution, load_source, read_notebook
 
 K_GRAM = 8
 WINDOW = 4
@@ -94,3 +97,15 @@ def answers_from_files(files: Iterable[tuple[str, Path]]) -> dict[str, str]:
             continue
         out.setdefault(student, []).append(answer_code(nb))
     return {s: "\n".join(parts) for s, parts in out.items()}
+
+
+def similar_pairs(*, config: GraderConfig, path: Path, threshold: float) -> tuple[int, list[Pair]]:
+    """(students compared, similar pairs) for the submissions at `path` (any layout `grade` accepts)."""
+    spec, _ = load_source(config)
+    names = tuple(nb.name for nb in spec.notebooks)
+    release = config.course_root / "release" / config.assignment
+    template = "\n".join(answer_code(read_notebook(release / f"{n}.ipynb")) for n in names)
+    with tempfile.TemporaryDirectory() as scratch:
+        submissions, _ = discover(path, assignment=config.assignment, notebooks=names, scratch=Path(scratch))
+        answers = answers_from_files((s.student, p) for s in submissions for p in s.notebooks.values())
+    return len(answers), compare_all(answers, template, threshold=threshold)
