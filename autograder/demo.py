@@ -17,6 +17,7 @@ from .export import export_csv
 from .feedback import write_feedback
 from .grading import load_context
 from .release import release
+from .report import write_report
 from .samples import write_samples
 
 
@@ -53,8 +54,10 @@ def run_demo(*, config: GraderConfig, workdir: Path | None = None, progress: boo
     csv_path = workdir / "grades.csv"
     export_csv(config=demo_config, output=csv_path)
     pages = write_feedback(config=demo_config, output_dir=workdir / "feedback")
+    write_report(config=demo_config, output=workdir / "report.html", submissions=submitted)
     print(f"\n4. Grades CSV:   {csv_path}")
     print(f"   Feedback:     {workdir / 'feedback'} ({len(pages)} pages)")
+    print(f"   Class report: {workdir / 'report.html'}")
     print(f"   Gradebook:    {demo_config.gradebook_path}")
     print(f"   {len(report.failed)} submission(s) could not be graded (expected: the corrupted one). "
           f"Demo took {time.monotonic() - started:.0f} s.")
