@@ -20,6 +20,7 @@ from .config import GraderConfig
 from .gradebook import Gradebook
 from .grading import GradingContext, SandboxPlan, grade_submission, internal_error_result, load_context
 from .intake import discover
+from .lms import load_roster
 from .results import SubmissionResult
 
 
@@ -59,7 +60,7 @@ def default_workers() -> int:
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
                executed_root: Path | None = None, progress: bool = True, force: bool = False,
                workers: int = 1, scheduler: str | None = None,
-               context: GradingContext | None = None) -> BatchReport:
+               context: GradingContext | None = None, roster: Path | None = None) -> BatchReport:
     """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
 
     A submission whose recorded result has the same key (same submission bytes, source,
@@ -73,13 +74,17 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
 
     With `scheduler` ("tcp://host:port"), each submission is a task on that Dask cluster
     (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
+
+    `roster` (default: `roster` in grader_config.py) maps the users of an LMS download to students.
     """
     ctx = context or load_context(config)
     names = tuple(nb.name for nb in ctx.spec.notebooks)
     results, unchanged = [], []
+    roster_path = roster or config.roster_path
+    loaded_roster = load_roster(roster_path) if roster_path else None
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as scratch, Gradebook(config) as gb:
         submissions, skipped = discover(Path(path), assignment=ctx.spec.name, notebooks=names,
-                                        scratch=Path(scratch))
+                                        scratch=Path(scratch), roster=loaded_roster)
         if students:
             submissions = [s for s in submissions if s.student in students]
         gb.sync_assignment(ctx.spec)

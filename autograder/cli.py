@@ -59,6 +59,17 @@ def format_summary(report) -> str:
     return "\n".join(lines)
 
 
+def format_intake(results: Sequence[SubmissionResult]) -> str:
+    """Late submissions with their penalties, and how each submission's files were resolved."""
+    lines = []
+    for r in results:
+        if r.penalty or r.late_s:
+            lines.append(f"  late {r.student}: submitted {r.submitted_at}, {r.late_s / 3600:.1f} h after the due date; "
+                         f"-{r.penalty:g} points, {r.final_score:g} / {r.max_score:g} after the penalty")
+        lines += [f"  intake {r.student}: {note}" for note in r.intake_notes if not note.startswith("submitted ")]
+    return "\n".join(lines)
+
+
 def _config(args: argparse.Namespace) -> GraderConfig:
     config = load_config(Path(args.course_root) if args.course_root else None)
     if getattr(args, "assignment", None):
@@ -106,7 +117,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     executed = config.course_root / "autograded"
     report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
                         executed_root=executed, progress=not args.no_progress, force=args.force,
-                        workers=args.workers or default_workers(), scheduler=args.scheduler)
+                        workers=args.workers or default_workers(), scheduler=args.scheduler,
+                        roster=Path(args.roster) if args.roster else None)
     print(format_scores(report.results, reasons=not args.quiet))
     for entry in report.skipped:
         print(f"skipped {entry}")
@@ -120,10 +132,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
+    from .export import export_canvas, export_csv, export_nbgrader
+    from .lms import load_roster
 
     config = _config(args)
-    count = export_csv(config=config, output=Path(args.output), assignment=args.assignment)
+    output = Path(args.output)
+    if args.format == "nbgrader":
+        count = export_nbgrader(config=config, output=output, assignment=args.assignment)
+    elif args.format == "canvas":
+        roster_path = Path(args.roster) if args.roster else config.roster_path
+        if roster_path is None:
+            raise AutograderError("the Canvas export needs a roster: --roster roster.csv or `roster` in grader_config.py")
+        result = export_canvas(config=config, output=output, roster=load_roster(roster_path),
+                               assignment=args.assignment, title=args.canvas_title, canvas_id=args.canvas_id)
+        count = result.rows
+        if result.unmatched:
+            print(f"not in the roster, so not in the Canvas file: {', '.join(result.unmatched)}")
+    else:
+        count = export_csv(config=config, output=output, assignment=args.assignment)
     print(f"Wrote {count} rows to {args.output}")
     return 0
 
@@ -134,6 +160,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     config = _config(args)
     out = Path(args.output) if args.output else config.course_root / "feedback"
     pages = write_feedback(config=config, output_dir=out, assignment=args.assignment)
+    intake = format_intake(report.results)
+    if intake:
+        print(intake)
     print(f"Wrote {len(pages)} feedback pages under {out}")
     return 0
 
@@ -143,6 +172,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     return run_demo(config=_config(args), workdir=Path(args.workdir) if args.workdir else None,
                     progress=not args.no_progress)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from .collect import collect
+
+    config = _config(args)
+    result = collect(config=config, exchange_root=Path(args.exchange), update=not args.no_update)
+    print(f"Collected {len(result.students)} submissions of {config.assignment} into {result.submitted_dir}: "
+          + ", ".join(result.students))
+    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -237,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
 
     p = add("export", cmd_export, "Export grades from the gradebook.")
-    p.add_argument("--format", choices=["csv"], default="csv")
+    p.add_argument("--format", choices=["long", "csv", "nbgrader", "canvas"], default="long",
+                   help="long: one row per test (csv is the same); nbgrader: `nbgrader export`'s CSV; "
+                        "canvas: Canvas gradebook import")
     p.add_argument("--output", required=True, help="file to write")
     p.add_argument("--assignment")
 
@@ -272,11 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("names", nargs="*", help="imdb, shakespeare, jena_climate")
     fetch.set_defaults(func=cmd_data_fetch)
 
+    p.add_argument("--roster", help="CSV mapping LMS (Canvas) users to student ids (default: roster in grader_config.py)")
     add("config", cmd_config, "Print the validated configuration in force.")
     return parser
+    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange into submitted/ (nbgrader collect).")
+    p.add_argument("--exchange", required=True, help="the exchange root (nbgrader's Exchange.root)")
+    p.add_argument("--no-update", action="store_true", help="keep submissions already collected")
+    p.add_argument("--assignment")
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    p.add_argument("--roster", help="canvas: the roster (default: roster in grader_config.py)")
+    p.add_argument("--canvas-id", default="", help="canvas: the Canvas assignment id (from its URL)")
+    p.add_argument("--canvas-title", help="canvas: the assignment title in Canvas (default: the assignment)")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -336,6 +336,10 @@ class Gradebook:
         """The total as nbgrader itself computes it (used to check both records agree)."""
         return float(self._nb.find_submission(assignment, student).score)
 
+    def run_nbgrader_export(self, plugin) -> None:
+        """Run one of nbgrader's ExportPlugins (e.g. CsvExportPlugin) on nbgrader's view of this gradebook."""
+        plugin.export(self._nb)
+
 
 @contextmanager
 def open_gradebook(config: GraderConfig) -> Iterator[Gradebook]:

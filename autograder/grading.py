@@ -24,7 +24,7 @@ from typing import Mapping
 import nbformat
 from nbformat import NotebookNode
 
-from . import __version__, models, probes
+from . import __version__, late, models, probes
 from .assemble import Assembled, assemble, read_submission
 from .config import GraderConfig
 from .data import Split, grading_data, write_training_files
@@ -59,8 +59,10 @@ class GradingContext:
     source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
 
     def result_key(self, submission: Submission) -> str:
-        """Same key -> same grade: the submission, the source, the config and the grader are unchanged."""
-        blob = "|".join((submission.sha256, self.source_digest, self.config.digest, __version__))
+        """Same key -> same grade: the submission and its time, the source, the config (due date and late
+        policy included) and the grader are unchanged. A new due date or policy re-grades (not just re-penalises)."""
+        blob = "|".join((submission.sha256, submission.submitted_at, self.source_digest, self.config.digest,
+                         __version__))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -302,11 +304,15 @@ def grade_submission(ctx: GradingContext, submission: Submission, *, executed_ro
             notebooks = list(pool.map(one, ctx.spec.notebooks))
     else:
         notebooks = [one(spec) for spec in ctx.spec.notebooks]
+    lateness = late.assess(sum(n.score for n in notebooks), due=ctx.config.due_at,
+                           submitted_at=submission.submitted_at, policy=ctx.config.late_penalty)
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
         config_digest=ctx.config.digest, graded_at=now_utc(),
-        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})), result_key=ctx.result_key(submission))
+        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})), result_key=ctx.result_key(submission),
+        submitted_at=submission.submitted_at, late_s=lateness.late_s, penalty=lateness.penalty,
+        intake_notes=submission.intake_notes)
 
 
 def internal_error_result(ctx: GradingContext, submission: Submission, exc: BaseException) -> SubmissionResult:
@@ -316,4 +322,5 @@ def internal_error_result(ctx: GradingContext, submission: Submission, exc: Base
         student=submission.student, assignment=ctx.spec.name,
         notebooks=tuple(_blank(spec, _clip(reason, _MAX_REASON)) for spec in ctx.spec.notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
-        config_digest=ctx.config.digest, graded_at=now_utc())
+        config_digest=ctx.config.digest, graded_at=now_utc(),
+        submitted_at=submission.submitted_at, intake_notes=submission.intake_notes)

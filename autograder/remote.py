@@ -27,13 +27,16 @@ class RemoteTask:
     sha256: str
     notebooks: Mapping[str, bytes]
     problems: Mapping[str, str]
+    submitted_at: str = ""
+    intake_notes: tuple[str, ...] = ()
 
 
 def make_task(config: GraderConfig, submission: Submission) -> RemoteTask:
     return RemoteTask(course_root=str(config.course_root), config_values=config_as_dict(config),
                       student=submission.student, sha256=submission.sha256,
                       notebooks={name: path.read_bytes() for name, path in submission.notebooks.items()},
-                      problems=dict(submission.problems))
+                      problems=dict(submission.problems), submitted_at=submission.submitted_at,
+                      intake_notes=submission.intake_notes)
 
 
 _CONTEXTS: dict[tuple[str, str], tuple[GradingContext, SandboxPlan]] = {}
@@ -57,7 +60,8 @@ def run_task(task: RemoteTask) -> SubmissionResult:
             path = scratch / f"{name}.ipynb"
             path.write_bytes(data)
             files[name] = path
-        submission = Submission(student=task.student, notebooks=files, sha256=task.sha256, problems=task.problems)
+        submission = Submission(student=task.student, notebooks=files, sha256=task.sha256, problems=task.problems,
+                                submitted_at=task.submitted_at, intake_notes=task.intake_notes)
         try:
             return grade_submission(ctx, submission, plan=plan)
         except Exception as exc:
