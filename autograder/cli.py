@@ -120,6 +120,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
                         workers=args.workers or default_workers(), scheduler=args.scheduler,
                         roster=Path(args.roster) if args.roster else None)
     print(format_scores(report.results, reasons=not args.quiet))
+    intake = format_intake(report.results)
+    if intake:
+        print(intake)
     for entry in report.skipped:
         print(f"skipped {entry}")
     if report.unchanged:
@@ -129,6 +132,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(f"\nGraded {len(report.results)} submissions into {config.gradebook_url}; "
           f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped.")
     return 0 if report.ok else 1
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from .collect import collect
+
+    config = _config(args)
+    result = collect(config=config, exchange_root=Path(args.exchange), update=not args.no_update)
+    print(f"Collected {len(result.students)} submissions of {config.assignment} into {result.submitted_dir}: "
+          + ", ".join(result.students))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -160,9 +173,6 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     config = _config(args)
     out = Path(args.output) if args.output else config.course_root / "feedback"
     pages = write_feedback(config=config, output_dir=out, assignment=args.assignment)
-    intake = format_intake(report.results)
-    if intake:
-        print(intake)
     print(f"Wrote {len(pages)} feedback pages under {out}")
     return 0
 
@@ -172,16 +182,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     return run_demo(config=_config(args), workdir=Path(args.workdir) if args.workdir else None,
                     progress=not args.no_progress)
-
-
-def cmd_collect(args: argparse.Namespace) -> int:
-    from .collect import collect
-
-    config = _config(args)
-    result = collect(config=config, exchange_root=Path(args.exchange), update=not args.no_update)
-    print(f"Collected {len(result.students)} submissions of {config.assignment} into {result.submitted_dir}: "
-          + ", ".join(result.students))
-    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -273,13 +273,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run submissions even when unchanged since grading")
     p.add_argument("--workers", type=int, default=0, help="submissions graded at once (default: number of cores)")
     p.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT of its scheduler")
+    p.add_argument("--roster", help="CSV mapping LMS (Canvas) users to student ids (default: roster in grader_config.py)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange into submitted/ (nbgrader collect).")
+    p.add_argument("--exchange", required=True, help="the exchange root (nbgrader's Exchange.root)")
+    p.add_argument("--no-update", action="store_true", help="keep submissions already collected")
+    p.add_argument("--assignment")
 
     p = add("export", cmd_export, "Export grades from the gradebook.")
     p.add_argument("--format", choices=["long", "csv", "nbgrader", "canvas"], default="long",
                    help="long: one row per test (csv is the same); nbgrader: `nbgrader export`'s CSV; "
                         "canvas: Canvas gradebook import")
     p.add_argument("--output", required=True, help="file to write")
+    p.add_argument("--roster", help="canvas: the roster (default: roster in grader_config.py)")
+    p.add_argument("--canvas-id", default="", help="canvas: the Canvas assignment id (from its URL)")
+    p.add_argument("--canvas-title", help="canvas: the assignment title in Canvas (default: the assignment)")
     p.add_argument("--assignment")
 
     p = add("feedback", cmd_feedback, "Write one HTML feedback page per student and notebook.")
@@ -313,20 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("names", nargs="*", help="imdb, shakespeare, jena_climate")
     fetch.set_defaults(func=cmd_data_fetch)
 
-    p.add_argument("--roster", help="CSV mapping LMS (Canvas) users to student ids (default: roster in grader_config.py)")
     add("config", cmd_config, "Print the validated configuration in force.")
     return parser
-    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange into submitted/ (nbgrader collect).")
-    p.add_argument("--exchange", required=True, help="the exchange root (nbgrader's Exchange.root)")
-    p.add_argument("--no-update", action="store_true", help="keep submissions already collected")
-    p.add_argument("--assignment")
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p.add_argument("--roster", help="canvas: the roster (default: roster in grader_config.py)")
-    p.add_argument("--canvas-id", default="", help="canvas: the Canvas assignment id (from its URL)")
-    p.add_argument("--canvas-title", help="canvas: the assignment title in Canvas (default: the assignment)")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
