@@ -17,6 +17,7 @@ The first six hand in topic 1 only (the quick cases); grace hands in everything.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Callable, Mapping
@@ -145,15 +146,24 @@ def _samples(ctx: GradingContext) -> dict[str, tuple[str, Callable[[], bytes]]]:
 COMPLETE_STUDENT = "grace_all_topics"
 
 
+def _timestamp(ctx: GradingContext) -> str:
+    """nbgrader's timestamp.txt for a sample: handed in a day before the due date (now if there is none)."""
+    due = ctx.config.due_at
+    when = due - dt.timedelta(days=1) if due else dt.datetime.now(dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
 def write_samples(ctx: GradingContext, submitted: Path, *, complete: bool = True) -> dict[str, str]:
     """Write the samples in nbgrader's submitted/<student>/<assignment>/ layout; return student -> intent.
 
+    Each folder gets nbgrader's timestamp.txt from before the due date, so samples are never late.
     `complete=False` leaves out the student who hands in every topic (the slow one)."""
     intents = {}
     for student, (intent, build) in _samples(ctx).items():
         folder = submitted / student / ctx.spec.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{TOPIC1}.ipynb").write_bytes(build())
+        (folder / "timestamp.txt").write_text(_timestamp(ctx))
         intents[student] = intent
     if complete:
         folder = submitted / COMPLETE_STUDENT / ctx.spec.name
@@ -161,5 +171,6 @@ def write_samples(ctx: GradingContext, submitted: Path, *, complete: bool = True
         for nb in ctx.spec.notebooks:
             filled = fill(ctx.releases[nb.name], reference_answers(ctx.sources[nb.name]))
             nbformat.write(filled, str(folder / f"{nb.name}.ipynb"))
+        (folder / "timestamp.txt").write_text(_timestamp(ctx))
         intents[COMPLETE_STUDENT] = f"reference answers for all {len(ctx.spec.notebooks)} notebooks"
     return intents

@@ -135,3 +135,17 @@ def test_grade_a_canvas_download_through_the_cli(scratch_course: Path, tmp_path:
         ["Hard, Carol", "1003", "C300", "carol@uni", "L2", "16"],
         ["Absent, Erin", "1005", "E500", "erin@uni", "L2", ""],
     ]
+
+
+def test_demo_samples_are_handed_in_before_the_due_date(course_root: Path) -> None:
+    from types import SimpleNamespace
+
+    from nbgrader.utils import parse_utc
+
+    from autograder.config import load_config
+    from autograder.samples import _timestamp
+
+    config = load_config(course_root)
+    stamp = parse_utc(_timestamp(SimpleNamespace(config=config)))
+    assert config.due_at is not None
+    assert (config.due_at.replace(tzinfo=None) - config.due_at.utcoffset() - stamp).total_seconds() == 86400
