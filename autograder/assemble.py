@@ -5,6 +5,8 @@ cell comes from the source (hidden tests included), and only the student's answe
 taken from the submission. So an edited, deleted, reordered or duplicated test cell
 changes nothing, and the student cannot be credited for an edit. Cells the student
 added are kept, after the cell they followed, with any nbgrader metadata removed.
+The self-check cell (a locked cell rendered from a template) is dropped: grading never
+runs the student's self-check.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from .errors import SubmissionError
-from .notebooks import NB_VERSION, grade_id, is_grade, is_solution
+from .notebooks import NB_VERSION, grade_id, is_grade, is_solution, template_name
+from .templating import SELF_CHECK
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
@@ -93,7 +96,9 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
         if gid is None:
             continue
         copies = found.get(gid, [])
-        if is_solution(cell) and not is_grade(cell):
+        if template_name(cell) == SELF_CHECK:
+            pass
+        elif is_solution(cell) and not is_grade(cell):
             if copies:
                 chosen = copy.deepcopy(copies[-1])
                 chosen.metadata = copy.deepcopy(cell.metadata)

@@ -84,13 +84,20 @@ def cmd_release(args: argparse.Namespace) -> int:
     stale = release(config=config, check=args.check)
     target = config.course_root / "release" / config.assignment
     if args.check:
-        if stale:
+        if stale.source:
+            print("Source notebooks whose header/footer cells differ from grader_config.py "
+                  "(`autograder release` re-renders them):")
+            print("\n".join(f"  {f}" for f in stale.source))
+        if stale.release:
             print(f"release/{config.assignment} is stale; run `autograder release`. Differing files:")
-            print("\n".join(f"  {f}" for f in stale))
+            print("\n".join(f"  {f}" for f in stale.release))
+        if stale:
             return 1
         print(f"release/{config.assignment} is up to date.")
         return 0
-    print(f"Released {target}" + (f" ({len(stale)} files changed)" if stale else " (unchanged)"))
+    if stale.source:
+        print("Re-rendered the header/footer cells of " + ", ".join(stale.source))
+    print(f"Released {target}" + (f" ({len(stale.release)} files changed)" if stale.release else " (unchanged)"))
     return 0
 
 
@@ -108,6 +115,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print("Validation FAILED:")
     print("\n".join(f"  {p}" for p in report.problems))
     return 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .selfcheck import main as selfcheck
+
+    return selfcheck([args.notebook, "--timeout", str(args.timeout)] + (["--kernel", args.kernel] if args.kernel else []))
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -264,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", cmd_validate, "Check that the reference scores full marks and the blank release 0.")
     p.add_argument("--assignment")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("check", cmd_check, "Student self-check: run a saved notebook's visible tests and say what to fix.")
+    p.add_argument("notebook", help="the saved .ipynb file")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's own)")
 
     p = add("grade", cmd_grade, "Grade submissions (nbgrader submitted/ layout, folder, or .zip).")
     p.add_argument("path", help="submitted/ folder, a folder of <student>.ipynb, or a .zip of either")

@@ -2,8 +2,9 @@
 
 nbgrader's cell metadata (schema 3) marks cells:
 ``{"nbgrader": {"grade": bool, "solution": bool, "locked": bool, "grade_id": str, "points": float}}``.
-The autograder adds one key of its own to a grade cell that the grader scores outside the
-kernel: ``{"autograder": {"probe": "<function name>"}}``.
+The autograder adds keys of its own: a grade cell that the grader scores outside the kernel
+has ``{"autograder": {"probe": "<function name>"}}`` (or ``{"model": ..., "check": ...}``), and a
+header/footer cell rendered by `autograder release` has ``{"autograder": {"template": "<name>"}}``.
 """
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ def _autograder_meta(cell: NotebookNode) -> dict:
 
 def probe_name(cell: NotebookNode) -> str | None:
     name = _autograder_meta(cell).get("probe")
+    return name if isinstance(name, str) and name else None
+
+
+def template_name(cell: NotebookNode) -> str | None:
+    """The template a header/footer cell was rendered from (autograder/templating.py), or None."""
+    name = _autograder_meta(cell).get("template")
     return name if isinstance(name, str) and name else None
 
 

@@ -1,8 +1,14 @@
 """source/ -> release/ with nbgrader's generate_assignment, deterministic and checkable.
 
 nbgrader runs in a scratch course folder with a scratch gradebook: it sees exactly the
-source notebooks (with the config's point overrides applied), never an `nbgrader_config.py`,
-and never writes the course gradebook (only `autograder.gradebook` does that).
+source notebooks (template cells re-rendered from grader_config.py, the config's point
+overrides applied), never an `nbgrader_config.py`, and never writes the course gradebook
+(only `autograder.gradebook` does that). The release also gets `selfcheck.py`, copied from
+this package, which the notebooks' self-check cells run.
+
+The source notebooks keep the rendered header and footer cells (autograder/templating.py):
+a release writes the fresh rendering back into source/ when it differs, and a check reports
+a stale source as well as a stale release.
 """
 from __future__ import annotations
 
@@ -10,16 +16,48 @@ import filecmp
 import logging
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 from .config import GraderConfig
 from .errors import ReleaseError
-from .notebooks import apply_points, read_notebook
+from .notebooks import apply_points, read_notebook, source_notebook_paths
+from .templating import render_assignment
+
+SELFCHECK = Path(__file__).with_name("selfcheck.py")
 
 
-def _generate(config: GraderConfig, scratch: Path) -> Path:
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What differed from a fresh release: release files, and source notebooks whose template
+    cells no longer match grader_config.py. Its length is the number of differing files."""
+
+    release: tuple[str, ...]
+    source: tuple[str, ...]
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return self.source + self.release
+
+    def __len__(self) -> int:
+        return len(self.changed)
+
+
+def rendered_sources(config: GraderConfig) -> dict[Path, NotebookNode]:
+    """Each source notebook, by path, with its template cells rendered from the config."""
+    paths = {p.stem: p for p in source_notebook_paths(config)}
+    rendered = render_assignment({name: read_notebook(p) for name, p in paths.items()}, config)
+    return {paths[name]: nb for name, nb in rendered.items()}
+
+
+def _stale_sources(rendered: dict[Path, NotebookNode]) -> list[Path]:
+    return [p for p, nb in rendered.items() if nbformat.writes(read_notebook(p)) != nbformat.writes(nb)]
+
+
+def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, NotebookNode]) -> Path:
     """Run generate_assignment on a copy of source/<assignment>; return the release folder."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
@@ -34,8 +72,8 @@ def _generate(config: GraderConfig, scratch: Path) -> Path:
         raise ReleaseError(f"No source folder {src}.")
     staged = scratch / "source" / config.assignment
     shutil.copytree(src, staged, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    for path in sorted(staged.glob("*.ipynb")):
-        nbformat.write(apply_points(read_notebook(path), config.points), str(path))
+    for path, nb in rendered.items():
+        nbformat.write(apply_points(nb, config.points), str(staged / path.name))
 
     cfg = Config()
     cfg.CourseDirectory.root = str(scratch)
@@ -52,6 +90,7 @@ def _generate(config: GraderConfig, scratch: Path) -> Path:
     out = scratch / "release" / config.assignment
     if not out.is_dir():
         raise ReleaseError(f"nbgrader produced no release for {config.assignment}.")
+    shutil.copyfile(SELFCHECK, out / SELFCHECK.name)
     return out
 
 
@@ -66,18 +105,27 @@ def stale_files(expected: Path, actual: Path) -> list[str]:
     return sorted(want - have) + sorted(have - want) + changed
 
 
-def release(*, config: GraderConfig, check: bool = False) -> list[str]:
-    """Generate release/<assignment>. With check=True, write nothing and return the stale files."""
+def release(*, config: GraderConfig, check: bool = False) -> ReleaseResult:
+    """Render the template cells into source/ and generate release/<assignment> from it.
+    With check=True, write nothing and return what is stale."""
     target = config.course_root / "release" / config.assignment
+    rendered = rendered_sources(config)
+    sources = _stale_sources(rendered)
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
-        fresh = _generate(config, Path(tmp))
+        fresh = _generate(config, Path(tmp), rendered)
         stale = stale_files(fresh, target)
-        if check or not stale:
-            return stale
+        result = ReleaseResult(release=tuple(stale), source=tuple(
+            str(p.relative_to(config.course_root)) for p in sources))
+        if check:
+            return result
+        for path in sources:
+            nbformat.write(rendered[path], str(path))
+        if not stale:
+            return result
         staging = target.parent / f".{config.assignment}.new"
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(fresh, staging)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
-        return stale
+        return result
