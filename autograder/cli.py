@@ -102,15 +102,28 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import validate
+    from .validate import format_mutants, validate, write_mutant_csv
 
-    report = validate(config=_config(args), progress=not args.no_progress)
-    print(f"{'notebook':<22} {'test':<36} {'reference':>11} {'blank':>9}")
-    for notebook, ref, blank in report.rows():
-        print(f"{notebook:<22} {ref.test:<36} {ref.points:>5g} / {ref.max_points:<3g} {blank.points:>5g} / {blank.max_points:<3g}")
+    report = validate(config=_config(args), notebooks=tuple(args.notebook or ()), mutants=not args.no_mutants,
+                      mutants_only=args.mutants_only, mutant_ids=tuple(args.mutant or ()), workers=args.workers,
+                      progress=not args.no_progress)
+    if report.blank is not None and report.reference is not None:
+        print(f"{'notebook':<22} {'test':<36} {'reference':>11} {'blank':>9}")
+        for notebook, ref, blank in report.rows():
+            print(f"{notebook:<22} {ref.test:<36} {ref.points:>5g} / {ref.max_points:<3g} {blank.points:>5g} / {blank.max_points:<3g}")
+    if report.mutants:
+        print("\n" + format_mutants(report))
+        killed = sum(m.ok for m in report.mutants)
+        print(f"{killed} of {len(report.mutants)} mutants killed.")
+    if args.report:
+        write_mutant_csv(report, Path(args.report))
+        print(f"Mutant table written to {args.report}")
+    print(f"Validated {', '.join(report.notebooks)} in {report.runtime_s:.0f} s.")
     if report.ok:
-        print(f"OK: the reference scores {report.reference.score:g}/{report.reference.max_score:g}, "
-              f"the blank release {report.blank.score:g}.")
+        parts = [f"the reference scores {report.reference.score:g}/{report.max_score:g}"] if report.reference else []
+        parts += [f"the blank release {report.blank.score:g}"] if report.blank else []
+        parts += [f"every mutant killed ({len(report.mutants)})"] if report.mutants else []
+        print(f"OK: {', '.join(parts)}.")
         return 0
     print("Validation FAILED:")
     print("\n".join(f"  {p}" for p in report.problems))
@@ -274,8 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if release/ is stale")
     p.add_argument("--assignment", help="assignment folder (default: from grader_config.py)")
 
-    p = add("validate", cmd_validate, "Check that the reference scores full marks and the blank release 0.")
+    p = add("validate", cmd_validate, "Check that the reference scores full marks, the blank release 0, "
+                                      "and every mutant in mutants/ loses points on the tests it targets.")
     p.add_argument("--assignment")
+    p.add_argument("--notebook", action="append", help="validate only this notebook (repeatable)")
+    p.add_argument("--mutants-only", action="store_true", help="skip the blank release; grade reference and mutants")
+    p.add_argument("--no-mutants", action="store_true", help="only the reference and the blank release")
+    p.add_argument("--mutant", action="append", help="grade only this mutant id (repeatable)")
+    p.add_argument("--report", help="write the mutant table to this CSV file")
+    p.add_argument("--workers", type=int, default=0, help="notebooks graded at once (default: number of cores)")
     p.add_argument("--no-progress", action="store_true")
 
     p = add("check", cmd_check, "Student self-check: run a saved notebook's visible tests and say what to fix.")
