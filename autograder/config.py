@@ -74,7 +74,7 @@ class SandboxPolicy:
 
 @dataclass(frozen=True)
 class CourseInfo:
-    """What the header of every released notebook shows (autograder/templates/header.md.j2)."""
+    """What the header of every released notebook shows (autograder/templates/notebook_header.md.j2)."""
 
     title: str = "Deep Learning"
     week: int = 3
