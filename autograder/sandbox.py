@@ -106,7 +106,9 @@ def hidden_paths(config: GraderConfig, extra: Iterable[Path] = ()) -> list[Path]
         if path.exists() and path not in seen:
             seen.add(path)
             out.append(path)
-    return out
+    # A path inside another hidden folder is covered already; mounting onto it would fail,
+    # because once the folder is covered the path no longer exists there.
+    return [p for p in out if not any(q in p.parents for q in out)]
 
 
 def workspace_root(config: GraderConfig) -> Path:
@@ -272,6 +274,9 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
     try:
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:
-        tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
-        return nb, Execution(outcomes={}, runtime_s=0.0, stopped=f"the grading worker failed ({tail[0][:200]})")
+        # the first line that names the failure (mount's hint about dmesg comes after it)
+        lines = [ln.strip() for ln in (done.stderr or "").splitlines()
+                 if ln.strip() and not ln.strip().startswith("dmesg(1)")]
+        tail = " / ".join(lines[-2:])[:300] or f"exit status {done.returncode}"
+        return nb, Execution(outcomes={}, runtime_s=0.0, stopped=f"the grading worker failed ({tail})")
     return nbformat.from_dict(answer["notebook"]), Execution.from_json(answer["execution"])

@@ -219,3 +219,17 @@ def test_policy_when_namespaces_are_unavailable(monkeypatch, course_root: Path) 
     with pytest.raises(AutograderError, match="no unshare here"):
         sandbox.check_policy(refuse)
     assert sandbox.check_policy(dataclasses.replace(config, sandbox=SandboxPolicy(isolation="off")))
+
+
+def test_gradebook_inside_a_hidden_folder(scratch_course: Path) -> None:
+    """`make demo` keeps its gradebook in .demo/, which is itself hidden: covering the folder covers
+    the file, and no mount may target a path the folder's cover has removed."""
+    (scratch_course / ".demo").mkdir()
+    config = load_config(scratch_course).with_gradebook(scratch_course / ".demo" / "gradebook.db")
+    ctx = load_context(config)
+    nb = fill(ctx.releases[TOPIC1], reference_answers(ctx.sources[TOPIC1]))
+    folder = scratch_course / ".demo" / "submitted" / "ann" / config.assignment
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
+    report = grade_path(config=config, path=folder.parents[1], progress=False, context=ctx)
+    assert [(r.score, r.graded_ok) for r in report.results] == [(20, True)], report.results[0].notebooks[0].problem
