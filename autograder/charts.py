@@ -56,8 +56,8 @@ def nice_ticks(hi: float, *, lo: float = 0.0, count: int = 5, integer: bool = Fa
 
 
 def _label_width(labels: Sequence[str]) -> float:
-    """Room for left-hand labels at font size 11 (about 6.5 px per character), at most 260 px."""
-    return min(260.0, 24 + 6.5 * max((len(s) for s in labels), default=4))
+    """Room for left-hand labels at font size 11 (about 6.5 px per character), at most 340 px."""
+    return min(340.0, 24 + 6.5 * max((len(s) for s in labels), default=4))
 
 
 def _fmt(v: float) -> str:
