@@ -41,3 +41,22 @@ def scratch_course(tmp_path: Path) -> Path:
     for name in ("source", "release", "solutions"):
         shutil.copytree(COURSE_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     return root
+
+
+@pytest.fixture(scope="session")
+def graded_samples(tmp_path_factory):
+    """The six topic-1 sample submissions of `autograder demo`, graded once into their own gradebook.
+
+    Returns (config, context, batch report, folder holding submitted/ and gradebook.db). Tests that
+    add rows copy the gradebook first."""
+    from autograder.batch import grade_path
+    from autograder.config import load_config
+    from autograder.grading import load_context
+    from autograder.samples import write_samples
+
+    root = tmp_path_factory.mktemp("samples")
+    config = load_config(COURSE_ROOT).with_gradebook(root / "gradebook.db")
+    ctx = load_context(config)
+    write_samples(ctx, root / "submitted", complete=False)
+    report = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    return config, ctx, report, root

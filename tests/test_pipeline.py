@@ -16,7 +16,7 @@ from autograder.export import CSV_COLUMNS, export_csv
 from autograder.feedback import write_feedback
 from autograder.gradebook import Gradebook
 from autograder.grading import load_context
-from autograder.samples import TOPIC1, fill, reference_answers, write_samples
+from autograder.samples import TOPIC1, fill, reference_answers
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +43,8 @@ EXPECTED_SCORE = {"alice_correct": 20, "bob_partly_wrong": 12, "carol_hardcoded"
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, course_root: Path):
-    root = tmp_path_factory.mktemp("demo")
-    config = load_config(course_root).with_gradebook(root / "gradebook.db")
-    ctx = load_context(config)
-    write_samples(ctx, root / "submitted", complete=False)
-    report = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
-    return config, ctx, report, root
+def graded(graded_samples):
+    return graded_samples
 
 
 def _n_tests(graded) -> int:
@@ -111,7 +106,7 @@ def _hidden_source_lines(ctx, submitted: Path) -> list[str]:
     release_text += "\n".join(p.read_text(errors="replace") for p in submitted.rglob("*.ipynb"))
     lines = []
     for cell in source.cells:
-        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.DOTALL):
             lines += [l.strip() for l in block.splitlines()]
     solutions = (Path(ctx.config.course_root) / "solutions" / "rnn_basics.py").read_text()
     lines += [l.strip() for l in solutions.splitlines()]
@@ -173,7 +168,7 @@ def test_two_gradings_are_identical(graded, tmp_path: Path) -> None:
 
 
 def test_unchanged_submissions_are_not_run_again(graded) -> None:
-    config, ctx, report, root = graded
+    config, ctx, _, root = graded
     again = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
     assert again.results == () and set(again.unchanged) == set(EXPECTED_SCORE)
     changed = root / "submitted" / "carol_hardcoded" / config.assignment / f"{TOPIC1}.ipynb"

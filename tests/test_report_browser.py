@@ -12,15 +12,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from report_factories import TOPIC1, TOPIC2, synthetic_result
 
-from autograder.batch import grade_path
-from autograder.config import load_config
 from autograder.gradebook import Gradebook
-from autograder.grading import load_context
 from autograder.report import write_report
 from autograder.results import ModelMetric
-from autograder.samples import write_samples
-from report_factories import TOPIC1, TOPIC2, synthetic_result
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +48,11 @@ def _has_playwright() -> bool:
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory, course_root: Path):
+def report_file(tmp_path_factory, graded_samples):
+    samples_config, ctx, _, samples = graded_samples
     root = tmp_path_factory.mktemp("report")
-    config = load_config(course_root).with_gradebook(root / "gradebook.db")
-    ctx = load_context(config)
-    write_samples(ctx, root / "submitted", complete=False)
-    grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    shutil.copy(samples_config.gradebook_path, root / "gradebook.db")
+    config = samples_config.with_gradebook(root / "gradebook.db")
     history = {"loss": (0.69, 0.52, 0.41), "val_accuracy": (0.60, 0.71, 0.74)}
     with Gradebook(config) as gb:
         gb.record(synthetic_result(ctx.spec, EVIL_ID, handed_in=(TOPIC1, TOPIC2), problem=EVIL_PROBLEM))
@@ -68,7 +63,7 @@ def report_file(tmp_path_factory, course_root: Path):
         subs = {s.student: s for s in gb.submissions()}
         n_tests = len({(r.notebook, r.test) for r in gb.results()})
     out = root / "report.html"
-    write_report(config=config, output=out, submissions=root / "submitted")
+    write_report(config=config, output=out, submissions=samples / "submitted")
     return out, subs, n_tests
 
 
