@@ -97,7 +97,7 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
             continue
         copies = found.get(gid, [])
         if template_name(cell) == SELF_CHECK:
-            pass
+            pass     # left out; cells the student added after it are kept below
         elif is_solution(cell) and not is_grade(cell):
             if copies:
                 chosen = copy.deepcopy(copies[-1])

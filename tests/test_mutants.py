@@ -4,7 +4,6 @@ and a broken mutant file stops with an error naming the mutant."""
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 from pathlib import Path
