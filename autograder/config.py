@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from autograder.errors import ConfigError
 
 CONFIG_FILENAME = "grader_config.py"
 DATA_SOURCES = ("embedded", "canonical")
@@ -74,7 +74,7 @@ class SandboxPolicy:
 
 @dataclass(frozen=True)
 class CourseInfo:
-    """What the header of every released notebook shows (autograder/templates/notebook_header.md.j2)."""
+    """What the header of every released notebook shows (autograder/course/templates/notebook_header.md.j2)."""
 
     title: str = "Deep Learning"
     week: int = 3

@@ -22,9 +22,9 @@ from typing import Iterator
 from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, delete, insert, inspect,
                         select, text)
 
-from .config import GraderConfig
-from .notebooks import AssignmentSpec
-from .results import SubmissionResult
+from autograder.config import GraderConfig
+from autograder.course.notebooks import AssignmentSpec
+from autograder.results import SubmissionResult
 
 _meta = MetaData()
 RESULTS = Table(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.samples import WRONG, fill, reference_answers
+from autograder.qa.samples import WRONG, fill, reference_answers
 
 TOPIC1 = "01_rnn_basics"
 ROSTER = """student_id,lms_id,name,sis_user_id,sis_login_id,section

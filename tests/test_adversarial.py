@@ -17,11 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import grade_path
+from autograder.run.batch import grade_path
 from autograder.config import SandboxPolicy, Timeouts, load_config
-from autograder.grading import load_context
-from autograder.sandbox import probe_isolation
-from autograder.samples import TOPIC1, fill, reference_answers
+from autograder.grading.pipeline import load_context
+from autograder.grading.sandbox import probe_isolation
+from autograder.qa.samples import TOPIC1, fill, reference_answers
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not probe_isolation().available, reason="namespaces are unavailable here")]
@@ -208,7 +208,7 @@ def test_wrong_kernelspec_and_renamed_notebook(tmp_path: Path, course_root: Path
 
 
 def test_policy_when_namespaces_are_unavailable(monkeypatch, course_root: Path) -> None:
-    from autograder import sandbox
+    from autograder.grading import sandbox
     from autograder.errors import AutograderError
 
     monkeypatch.setattr(sandbox, "probe_isolation", lambda: sandbox.Isolation(False, True, "no unshare here"))

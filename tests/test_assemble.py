@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assemble import assemble, read_submission
+from autograder.grading.assemble import assemble, read_submission
 from autograder.errors import SubmissionError
-from autograder.notebooks import grade_id
+from autograder.course.notebooks import grade_id
 
 from factories import answer, notebook, source_and_release
 

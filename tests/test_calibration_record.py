@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.models import HIGHER_IS_BETTER
+from autograder.grading.verdicts.models import HIGHER_IS_BETTER
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_thresholds_sit_between_baseline_and_the_worst_reference(records, course
 
 
 def test_proposed_thresholds_lie_between_baseline_and_worst_seed(records, course_root: Path) -> None:
-    from autograder.calibrate import _summarise
+    from autograder.qa.calibrate import _summarise
 
     config = load_config(course_root)
     for key, r in records.items():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.collect import nbgrader_config
+from autograder.intake.collect import nbgrader_config
 from autograder.config import load_config
-from autograder.intake import discover
+from autograder.intake.discover import discover
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 ASSIGNMENT = "week3_rnn"

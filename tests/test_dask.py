@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import grade_path
+from autograder.run.batch import grade_path
 from autograder.config import load_config
-from autograder.grading import load_context
-from autograder.samples import write_samples
+from autograder.grading.pipeline import load_context
+from autograder.qa.samples import write_samples
 
 from conftest import recorded_submissions
 

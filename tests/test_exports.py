@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.export import NBGRADER_COLUMNS, export_canvas, export_csv, export_nbgrader
+from autograder.reports.export import NBGRADER_COLUMNS, export_canvas, export_csv, export_nbgrader
 from autograder.gradebook import Gradebook
-from autograder.lms import load_roster
-from autograder.notebooks import load_source
+from autograder.intake.canvas import load_roster
+from autograder.course.notebooks import load_source
 from autograder.results import NotebookResult, SubmissionResult
 from autograder.results import TestResult as Verdict
 

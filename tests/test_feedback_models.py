@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import models
+from autograder.grading.verdicts import models
 from autograder.config import load_config
-from autograder.feedback import write_feedback
+from autograder.reports.feedback import write_feedback
 from autograder.gradebook import Gradebook
-from autograder.notebooks import load_source
+from autograder.course.notebooks import load_source
 from autograder.results import ModelMetric
 from report_factories import TOPIC2, synthetic_result
 

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.config import load_config
 from autograder.gradebook import Gradebook
-from autograder.notebooks import load_source
+from autograder.course.notebooks import load_source
 from autograder.results import ModelMetric, NotebookResult, SubmissionResult
 from autograder.results import TestResult as _TestResult
 

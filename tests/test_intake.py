@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.errors import SubmissionError
-from autograder.intake import discover
+from autograder.intake.discover import discover
 
 NB = ("01_nb",)
 

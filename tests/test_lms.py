@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder.errors import SubmissionError
-from autograder.intake import discover
-from autograder.lms import load_roster, match_notebook, parse_canvas_name
+from autograder.intake.discover import discover
+from autograder.intake.canvas import load_roster, match_notebook, parse_canvas_name
 
 from lms_factories import canvas_zip, roster_csv
 
@@ -143,7 +143,7 @@ def test_demo_samples_are_handed_in_before_the_due_date(course_root: Path) -> No
     from nbgrader.utils import parse_utc
 
     from autograder.config import load_config
-    from autograder.samples import _timestamp
+    from autograder.qa.samples import _timestamp
 
     config = load_config(course_root)
     stamp = parse_utc(_timestamp(SimpleNamespace(config=config)))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.grading import load_context
-from autograder.mutants import MutantError, check, load_mutants, parse_mutant_file, submission
-from autograder.notebooks import grade_id, is_grade, is_solution
-from autograder.validate import validate
+from autograder.grading.pipeline import load_context
+from autograder.qa.mutants import MutantError, check, load_mutants, parse_mutant_file, submission
+from autograder.course.notebooks import grade_id, is_grade, is_solution
+from autograder.qa.validate import validate
 
 TOPIC1 = "01_rnn_basics"
 AUTOGRADER = Path(sys.executable).parent / "autograder"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import probes
+from autograder.grading.verdicts import probes
 from autograder.config import ReferencePolicy
 
 POLICY = ReferencePolicy(cases=3, rtol=1e-6, seed=1)

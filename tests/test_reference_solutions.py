@@ -384,7 +384,7 @@ def test_grader_comparison_rejects_mutant(mutant: Mutant) -> None:
     draws `reference.cases` inputs per student and needs all of them to match.)
     """
     from autograder.config import ReferencePolicy
-    from autograder.probes import Reference, draw_inputs
+    from autograder.grading.verdicts.probes import Reference, draw_inputs
 
     reference = Reference(functions=ref.REFERENCES, generators=ref.INPUT_GENERATORS)
     policy = ReferencePolicy()

@@ -11,9 +11,9 @@ from autograder.cli import main
 from autograder.config import load_config
 from autograder.errors import AutograderError
 from autograder.gradebook import Gradebook
-from autograder.notebooks import load_source, read_notebook
-from autograder.report import build_report, note_kind, render_report, write_report
-from autograder.samples import fill, reference_answers
+from autograder.course.notebooks import load_source, read_notebook
+from autograder.reports.report import build_report, note_kind, render_report, write_report
+from autograder.qa.samples import fill, reference_answers
 from report_factories import TOPIC1, synthetic_result
 
 INJECTED = '<script>window.__injected = 1</script> rnn_forward returned the wrong shape'

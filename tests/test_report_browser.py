@@ -15,7 +15,7 @@ import pytest
 from report_factories import TOPIC1, TOPIC2, synthetic_result
 
 from autograder.gradebook import Gradebook
-from autograder.report import write_report
+from autograder.reports.report import write_report
 from autograder.results import ModelMetric
 
 pytestmark = pytest.mark.slow

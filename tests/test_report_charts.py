@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from autograder import charts
+from autograder.reports import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,7 +1,7 @@
 """Similarity finds planted near-copies (renamed, reordered) and only them."""
 from __future__ import annotations
 
-from autograder.similarity import compare_all, fingerprints, normalised_tokens
+from autograder.reports.similarity import compare_all, fingerprints, normalised_tokens
 
 TEMPLATE = "def rnn_forward(x, h0, Wx, Wh, b):\n    raise NotImplementedError()\n"
 

@@ -15,9 +15,9 @@ from packaging.requirements import Requirement
 
 from autograder.config import load_config
 from autograder.errors import ReleaseError
-from autograder.notebooks import read_notebook
-from autograder.release import release
-from autograder.templating import (
+from autograder.course.notebooks import read_notebook
+from autograder.course.release import release
+from autograder.course.templating import (
     CELLS,
     Pin,
     course_pins,

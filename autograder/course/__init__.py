@@ -1,0 +1,1 @@
+"""The course itself: source notebooks, templated cells, the student release, reference solutions."""

@@ -1,0 +1,332 @@
+"""Grade one submission: assemble, execute, judge. Pure of the gradebook: it returns a result.
+
+Stages for each notebook of a submission:
+  read (intake problems -> 0 with a reason) -> assemble (restore tests, splice answers)
+  -> execute (fresh kernel in a private workspace, seeded, time-limited)
+  -> kernel verdicts (test cells) + reference verdicts (probes, in this process).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder import __version__
+
+from autograder.grading import late
+
+from autograder.grading.verdicts import models
+
+from autograder.grading.verdicts import probes
+from autograder.grading.assemble import Assembled, assemble, read_submission
+from autograder.config import GraderConfig
+from autograder.data import Split, grading_data, write_training_files
+from autograder.errors import AutograderError, SubmissionError
+from autograder.grading import sandbox
+from autograder.grading.execute import CellOutcome
+from autograder.intake.discover import Submission, copy_release_files
+from autograder.course.notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
+from autograder.results import ModelMetric, NotebookResult, SubmissionResult, TestResult
+from autograder.course.solutions import TopicSolutions, load_solutions
+
+DATA_ENV = "COURSE_DATA_DIR"      # where the kernel finds the training part of the grading data
+SEED_ENV = "COURSE_SEED"          # the notebooks' setup cells seed Python, numpy and Keras from it
+
+_MAX_REASON = 300
+_MAX_DETAIL = 4000
+INJECTED = "autograder_injected"
+RESTORED_NOTE = " (this test cell was changed in the submission and was restored)"
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """Everything a grading run needs that does not depend on the student."""
+
+    config: GraderConfig
+    spec: AssignmentSpec
+    sources: Mapping[str, NotebookNode]
+    releases: Mapping[str, NotebookNode]
+    solutions: Mapping[str, TopicSolutions]
+    data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models)
+    release_dir: Path
+    source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
+
+    def result_key(self, submission: Submission) -> str:
+        """Same key -> same grade: the submission and its time, the source, the config (due date and late
+        policy included) and the grader are unchanged. A new due date or policy re-grades (not just re-penalises)."""
+        blob = "|".join((submission.sha256, submission.submitted_at, self.source_digest, self.config.digest,
+                         __version__))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def load_context(config: GraderConfig) -> GradingContext:
+    spec, sources = load_source(config)
+    release_dir = config.course_root / "release" / config.assignment
+    releases, solutions, data = {}, {}, {}
+    for nb in spec.notebooks:
+        path = release_dir / f"{nb.name}.ipynb"
+        if not path.is_file():
+            raise AutograderError(f"{path} is missing: run `autograder release` first.")
+        releases[nb.name] = read_notebook(path)
+        if not (nb.probes or nb.models):
+            continue
+        sol = load_solutions(config.course_root / "solutions", nb.reference_module)
+        missing = sorted(set(nb.probes) - set(sol.functions)) + sorted(set(nb.models) - set(sol.models))
+        if missing:
+            raise AutograderError(f"solutions/{nb.reference_module}.py has no reference for {missing}")
+        solutions[nb.name] = sol
+        if sol.dataset:
+            data[nb.name] = grading_data(sol.dataset, source=config.data.source, cache=config.data.cache_dir,
+                                         mirror_url=config.data.mirror_url)
+    digest = hashlib.sha256()
+    for path in sorted(spec.source_dir.glob("*.ipynb")) + sorted((config.course_root / "solutions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
+                          solutions=solutions, data=data, release_dir=release_dir,
+                          source_digest=digest.hexdigest())
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split()) if limit == _MAX_REASON else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kernel_verdict(test: TestSpec, outcome: CellOutcome | None, *, stopped: str, restored: bool) -> TestResult:
+    """Score a test cell from what it did in the kernel. Stderr never counts as failure."""
+    def make(status: str, points: float, reason: str, detail: str = "") -> TestResult:
+        if restored:
+            reason += RESTORED_NOTE
+        return TestResult(test=test.grade_id, points=points, max_points=test.points, status=status,
+                          reason=_clip(reason, _MAX_REASON), hidden=test.hidden, kind="kernel",
+                          detail="" if test.hidden else _clip(detail, _MAX_DETAIL))
+
+    if outcome is None:
+        return make("error", 0.0, f"not run: {stopped or 'execution stopped before this cell'}")
+    if outcome.timed_out:
+        return make("error", 0.0, "timed out: the cell ran past its time limit")
+    if outcome.error is not None:
+        ename, evalue, traceback = outcome.error
+        if ename == "DeadKernelError":
+            return make("error", 0.0, "the kernel died while running this test")
+        if test.hidden:
+            shown = f"{ename}: {evalue}" if ename == "AssertionError" and evalue else f"{ename} raised"
+            return make("failed", 0.0, f"hidden test failed: {shown}")
+        return make("failed", 0.0, f"{ename}: {evalue}" if evalue else ename, traceback)
+    if outcome.printed_score is not None:
+        points = min(max(outcome.printed_score, 0.0), test.points)
+        status = "passed" if points >= test.points else "partial"
+        return make(status, points, f"the test reported {points:g} of {test.points:g} points")
+    return make("passed", test.points, "passed")
+
+
+def _seed_cell(seed: int, uses_tensorflow: bool) -> NotebookNode:
+    lines = ["import random as _ag_random", f"_ag_random.seed({seed})",
+             "try:", "    import numpy as _ag_np", f"    _ag_np.random.seed({seed})",
+             "except ImportError:", "    pass"]
+    if uses_tensorflow:
+        lines += ["import keras as _ag_keras, tensorflow as _ag_tf", f"_ag_keras.utils.set_random_seed({seed})",
+                  "_ag_tf.config.experimental.enable_op_determinism()", "del _ag_keras, _ag_tf"]
+    lines += ["del _ag_random"]
+    return nbformat.v4.new_code_cell("\n".join(lines), metadata={INJECTED: True}, id="autograder-seed")
+
+
+def kernel_env(workdir: Path, seed: int, *, threads: int = 0) -> dict[str, str]:
+    """A private environment: HOME and every tool's config/cache folder point inside the workspace.
+
+    `threads` > 0 caps TensorFlow's and BLAS's threads so parallel kernels do not oversubscribe."""
+    home = workdir / ".home"
+    for sub in ("", "tmp", "keras", "ipython", "jupyter", "jupyter-data", "jupyter-runtime", "mpl"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE",
+                                                        "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
+    keep["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), keep.get("PATH", "/usr/bin:/bin")])
+    return {
+        **keep,
+        "HOME": str(home), "TMPDIR": str(home / "tmp"), "KERAS_HOME": str(home / "keras"),
+        "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
+        "JUPYTER_DATA_DIR": str(home / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
+        "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1", SEED_ENV: str(seed),
+        "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
+        **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads)} if threads else {}),
+    }
+
+
+NOT_SUBMITTED = "not submitted"
+
+
+def _blank(spec: NotebookSpec, reason: str, *, problem: bool = True) -> NotebookResult:
+    """Zero on every test. `problem=False` for a notebook the student simply did not hand in."""
+    tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points,
+                             status="error" if problem else "failed",
+                             reason=reason, hidden=t.hidden or bool(t.probe or t.model),
+                             kind="model" if t.model else ("reference" if t.probe else "kernel"))
+                  for t in spec.tests)
+    return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "")
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """How this batch runs student code: isolated or not, and what to hide from it."""
+
+    isolated: bool
+    note: str                      # "" when isolated; otherwise the warning stored with every result
+    hide: tuple[Path, ...] = ()
+    threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
+    slots: threading.Semaphore | None = None   # bounds the kernels running at once across the batch
+
+    @classmethod
+    def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
+        note = sandbox.check_policy(config)
+        return cls(isolated=not note, note=note, hide=tuple(sandbox.hidden_paths(config, extra_hidden)))
+
+
+def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
+                   workdir: Path, plan: SandboxPlan, executed_dir: Path | None = None) -> NotebookResult:
+    """Grade one submitted notebook file in the (empty) workspace `workdir`."""
+    config = ctx.config
+    try:
+        student_nb, read_notes = read_submission(path)
+    except SubmissionError as exc:
+        return _blank(spec, f"not graded: {exc}")
+    merged: Assembled = assemble(ctx.sources[spec.name], ctx.releases[spec.name], student_nb)
+    nb = merged.notebook
+    source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
+    uses_tf = "tensorflow" in source_text or "keras" in source_text
+    nb.cells.insert(0, _seed_cell(config.seed, uses_tf))
+    sol = ctx.solutions.get(spec.name)
+    reference = probes.Reference(functions=sol.functions, generators=sol.generators) if sol else None
+    cases = {}
+    if spec.probes and reference is not None:
+        cases = probes.draw_inputs(reference, spec.probes, policy=config.reference, student=student)
+        probes.write_inputs(workdir, cases)
+        nb.cells.append(nbformat.v4.new_code_cell(probes.harness_cell_source(),
+                                                  metadata={INJECTED: True}, id="autograder-probes"))
+    copy_release_files(ctx.release_dir, workdir)
+    env = kernel_env(workdir, config.seed, threads=plan.threads)
+    split = ctx.data.get(spec.name)
+    if split is not None:
+        env[DATA_ENV] = str(write_training_files(split, workdir / "data").parent)
+
+    nb, execution = sandbox.execute(nb, workdir=workdir, env=env, config=config, hide=list(plan.hide),
+                                    isolated=plan.isolated)
+
+    index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
+    outputs = probes.read_outputs(workdir) if cases else None
+    measured = {name: models.measure(workdir, models.ModelSpec.from_mapping(name, sol.models[name]), split)
+                for name in spec.models} if sol and split is not None else {}
+    results = []
+    for test in spec.tests:
+        if test.model:
+            results.append(_model_verdict(ctx, test, sol, measured))
+        elif test.probe and reference is not None:
+            verdict = probes.compare(test.grade_id, test.probe, test.points, reference=reference,
+                                     cases=cases[test.probe], outputs=outputs, policy=config.reference,
+                                     unavailable=execution.stopped)
+            if test.grade_id in merged.restored:
+                verdict = dataclasses.replace(verdict, reason=verdict.reason + RESTORED_NOTE)
+            results.append(verdict)
+        else:
+            outcome = execution.outcomes.get(index_of.get(test.grade_id, -1))
+            results.append(kernel_verdict(test, outcome, stopped=execution.stopped,
+                                          restored=test.grade_id in merged.restored))
+    if executed_dir is not None:
+        executed_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
+    timed_out = tuple(f"cell '{grade_id(nb.cells[i]) or i}' ran past its time limit and was interrupted"
+                      for i, o in sorted(execution.outcomes.items()) if o.timed_out)
+    notes = ((plan.note,) if plan.note else ()) + read_notes + merged.notes + timed_out \
+        + ((execution.stopped,) if execution.stopped else ())
+    problem = execution.stopped if execution.stopped.startswith(("the kernel could not be started",
+                                                                 "the grading worker")) else ""
+    flags = tuple(f for f in (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
+                              for n, m in measured.items()) if f)
+    return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
+                          problem=problem, notes=notes + flags,
+                          datasets=(split.describe(),) if split is not None else (),
+                          metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
+                                                    baseline=m.baseline, reported=m.reported, epochs=m.epochs,
+                                                    params=m.params, history=dict(m.history))
+                                        for n, m in measured.items()))
+
+
+def _model_verdict(ctx: GradingContext, test: TestSpec, sol: TopicSolutions | None,
+                   measured: Mapping[str, models.Measurement]) -> TestResult:
+    name, check = test.model
+    if sol is None or name not in measured:
+        return TestResult(test=test.grade_id, points=0.0, max_points=test.points, status="error",
+                          reason=f"model '{name}' could not be measured: no grading data", hidden=True, kind="model")
+    spec = models.ModelSpec.from_mapping(name, sol.models[name])
+    if check == "architecture":
+        return models.architecture_verdict(test.grade_id, test.points, spec, measured[name])
+    config = ctx.config
+    return models.metric_verdict(test.grade_id, test.points, spec, measured[name],
+                                 threshold=config.thresholds.get(f"{name}.{spec.metric}"),
+                                 budget=config.budgets.get(name, {}))
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def grade_submission(ctx: GradingContext, submission: Submission, *, executed_root: Path | None = None,
+                     plan: SandboxPlan | None = None) -> SubmissionResult:
+    """Grade every notebook of one submission, each in its own fresh workspace and kernel."""
+    plan = plan or SandboxPlan.for_batch(ctx.config)
+
+    def one(spec: NotebookSpec) -> NotebookResult:
+        if spec.name in submission.problems:
+            return _blank(spec, f"not graded: {submission.problems[spec.name]}")
+        path = submission.notebooks.get(spec.name)
+        if path is None:
+            return _blank(spec, NOT_SUBMITTED, problem=False)
+        with plan.slots or contextlib.nullcontext():
+            workdir = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=sandbox.workspace_root(ctx.config)))
+            try:
+                executed_dir = executed_root / submission.student / ctx.spec.name if executed_root else None
+                return grade_notebook(ctx, spec, path, student=submission.student, workdir=workdir,
+                                      plan=plan, executed_dir=executed_dir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    # The notebooks of one submission are independent: with batch slots they run side by side.
+    parallel = plan.slots is not None and len(ctx.spec.notebooks) > 1
+    if parallel:
+        with ThreadPoolExecutor(max_workers=len(ctx.spec.notebooks)) as pool:
+            notebooks = list(pool.map(one, ctx.spec.notebooks))
+    else:
+        notebooks = [one(spec) for spec in ctx.spec.notebooks]
+    lateness = late.assess(sum(n.score for n in notebooks), due=ctx.config.due_at,
+                           submitted_at=submission.submitted_at, policy=ctx.config.late_penalty)
+    return SubmissionResult(
+        student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
+        submission_sha256=submission.sha256, autograder_version=__version__,
+        config_digest=ctx.config.digest, graded_at=now_utc(),
+        datasets=tuple(sorted({d.describe() for d in ctx.data.values()})), result_key=ctx.result_key(submission),
+        submitted_at=submission.submitted_at, late_s=lateness.late_s, penalty=lateness.penalty,
+        intake_notes=submission.intake_notes)
+
+
+def internal_error_result(ctx: GradingContext, submission: Submission, exc: BaseException) -> SubmissionResult:
+    """A result that records a grader failure on one submission, so the batch can go on."""
+    reason = f"not graded: internal error ({type(exc).__name__}: {exc})"
+    return SubmissionResult(
+        student=submission.student, assignment=ctx.spec.name,
+        notebooks=tuple(_blank(spec, _clip(reason, _MAX_REASON)) for spec in ctx.spec.notebooks),
+        submission_sha256=submission.sha256, autograder_version=__version__,
+        config_digest=ctx.config.digest, graded_at=now_utc(),
+        submitted_at=submission.submitted_at, intake_notes=submission.intake_notes)

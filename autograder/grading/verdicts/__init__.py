@@ -1,0 +1,1 @@
+"""Verdicts: kernel test cells, grader-side reference comparisons, trained models."""

@@ -1,0 +1,62 @@
+"""`python -m autograder.grading.worker`: execute one notebook inside the sandbox and report back.
+
+Reads one JSON job on stdin, applies resource limits to itself (they are inherited by the
+kernel it starts), runs the notebook with `execute.execute_notebook`, and writes one JSON
+answer on stdout: the executed notebook and the per-cell outcomes. It imports no reference
+code and receives no hidden data beyond the notebook it runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder.grading.execute import execute_notebook
+from autograder.course.notebooks import grade_id
+
+MB = 1024 * 1024
+
+
+def apply_limits(limits: dict) -> None:
+    """Memory (address space), file size, process count, CPU seconds and core dumps, for this process tree."""
+    def cap(kind: int, value: int) -> None:
+        soft, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
+
+    if limits.get("memory_mb"):
+        cap(resource.RLIMIT_AS, int(limits["memory_mb"]) * MB)
+    if limits.get("max_file_mb"):
+        cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) * MB)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # an oversized write raises OSError instead of killing
+    if limits.get("max_processes") and os.getuid() != 0:
+        # RLIMIT_NPROC counts every process of the user; for uid 0 the sandbox's cgroup does this job
+        cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+    if limits.get("cpu_s"):
+        cap(resource.RLIMIT_CPU, int(limits["cpu_s"]))
+    cap(resource.RLIMIT_CORE, 0)
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    real_stdout, sys.stdout = sys.stdout, sys.stderr      # nothing but the answer goes to stdout
+    apply_limits(job.get("limits", {}))
+    nb = nbformat.from_dict(job["notebook"])
+    timeouts = job["timeouts"]
+    execution = execute_notebook(
+        nb, workdir=Path(job["workdir"]), env=job["env"],
+        cell_timeout=lambda cell: float(timeouts["cells"].get(grade_id(cell) or "", timeouts["cell_s"])),
+        notebook_timeout_s=float(timeouts["notebook_s"]), startup_timeout_s=float(timeouts["kernel_start_s"]),
+        max_output_bytes=int(job.get("limits", {}).get("max_output_kb", 1024)) * 1024)
+    real_stdout.write(json.dumps({"notebook": nb, "execution": execution.to_json()}))
+    real_stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Submissions in: folders, zips, LMS downloads and nbgrader's exchange, matched to notebooks."""

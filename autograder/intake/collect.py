@@ -1,0 +1,63 @@
+"""Collect submissions from nbgrader's exchange into ``submitted/`` with nbgrader's own ExchangeCollect.
+
+Students hand in with ``nbgrader submit`` (or the Jupyter assignment list), which writes
+``<exchange>/<course_id>/inbound/<student>+<assignment>+<timestamp>+<random>/`` with a
+``timestamp.txt``. Collecting copies each student's latest one to
+``submitted/<student>/<assignment>/``, ``timestamp.txt`` included, which intake then reads as the
+submission time. nbgrader's configuration is built here in code from grader_config.py (nbgrader
+ignores ``--config``); the exchange root comes from the command line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.config import GraderConfig
+from autograder.errors import AutograderError
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    submitted_dir: Path
+    students: tuple[str, ...]          # students with a collected submission of the assignment
+
+
+def nbgrader_config(config: GraderConfig, exchange_root: Path):
+    """The traitlets Config nbgrader's exchange apps need for this course and exchange."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.CourseDirectory.root = str(config.course_root)
+    cfg.CourseDirectory.course_id = config.course_id
+    cfg.CourseDirectory.assignment_id = config.assignment
+    cfg.CourseDirectory.db_url = config.resolved_gradebook_url
+    cfg.Exchange.root = str(Path(exchange_root).resolve())
+    return cfg
+
+
+def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -> CollectResult:
+    """Run nbgrader's collect for the configured course and assignment; `update` replaces older copies."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeError
+    from nbgrader.exchange.default import ExchangeCollect
+
+    from autograder.gradebook import prepare_nbgrader
+
+    exchange_root = Path(exchange_root)
+    inbound = exchange_root / config.course_id / "inbound"
+    if not inbound.is_dir():
+        raise AutograderError(f"no nbgrader exchange for course '{config.course_id}' under {exchange_root} "
+                              f"({inbound} does not exist)")
+    prepare_nbgrader()
+    cfg = nbgrader_config(config, exchange_root)
+    cfg.ExchangeCollect.update = update
+    coursedir = CourseDirectory(config=cfg)
+    try:
+        ExchangeCollect(coursedir=coursedir, authenticator=Authenticator(config=cfg), config=cfg).start()
+    except ExchangeError as exc:
+        raise AutograderError(f"nbgrader collect failed: {exc}") from exc
+    submitted = config.course_root / "submitted"
+    students = tuple(sorted(p.name for p in submitted.iterdir() if (p / config.assignment).is_dir())) \
+        if submitted.is_dir() else ()
+    return CollectResult(submitted_dir=submitted, students=students)

@@ -1,0 +1,1 @@
+"""Quality of the course: validation with mutants, calibration, sample submissions."""

@@ -1,0 +1,1 @@
+"""What people read: exports, feedback pages, the class report and its charts."""

@@ -1,0 +1,104 @@
+"""Student feedback: one HTML page per student and notebook, from the gradebook.
+
+Pages show each test's points, status and message. Hidden tests (and the grader's reference
+comparisons) show only their message: never their source, their inputs, the reference outputs
+or a traceback. Those are not even stored for hidden tests.
+
+For a notebook that saves trained models, each model gets a panel: the training curve (every
+per-epoch series of the saved Keras history, as inline SVG), and the held-out metric the grader
+measured placed against the thresholds of grader_config.py (0 points at `min`, full points at
+`target`), the trivial baseline and the value the notebook reported, with the points earned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from autograder.reports import charts
+from autograder.config import GraderConfig, Threshold
+from autograder.gradebook import Gradebook, MetricRow, ResultRow
+from autograder.grading.verdicts.models import HIGHER_IS_BETTER
+from autograder.course.notebooks import load_source
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("autograder.reports", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class ModelPanel:
+    """What a student sees about one trained model."""
+
+    model: str
+    metric: str
+    row: MetricRow
+    threshold: Threshold | None
+    higher_is_better: bool
+    result: ResultRow | None        # the grade cell scored from this metric
+    curve: Markup                   # "" when the notebook saved no history
+    scale: Markup                   # "" when the model could not be measured
+
+
+def model_panel(row: MetricRow, *, threshold: Threshold | None, result: ResultRow | None) -> ModelPanel:
+    def order(key: str) -> tuple:
+        base = key.removeprefix("val_")
+        return base != "loss", base, key.startswith("val_")
+    series = {k: row.history[k] for k in sorted(row.history, key=order)}
+    curve = charts.line_chart(series, title=f"Training curve of {row.model}", x_label="epoch",
+                              y_label="value") if any(series.values()) else Markup("")
+    scale = Markup("")
+    if row.value is not None and threshold is not None:
+        markers = [("0 points", threshold.min, "#8c959f"), ("full points", threshold.target, "#1a7f37")]
+        if row.baseline is not None:
+            markers.append(("baseline", row.baseline, "#9a6700"))
+        if row.reported is not None:
+            markers.append(("you reported", row.reported, "#8250df"))
+        markers.append(("measured", row.value, "#0969da"))
+        scale = charts.scale_chart(markers, band=(threshold.min, threshold.target),
+                                   title=f"Held-out {row.metric} of {row.model} against the thresholds",
+                                   x_label=f"held-out {row.metric}")
+    return ModelPanel(model=row.model, metric=row.metric, row=row, threshold=threshold,
+                      higher_is_better=HIGHER_IS_BETTER.get(row.metric, True), result=result, curve=curve,
+                      scale=scale)
+
+
+def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | None = None) -> list[Path]:
+    """Render feedback/<student>/<assignment>/<notebook>.html for every graded submission."""
+    template = _env.get_template("feedback.html.j2")
+    spec, _ = load_source(config)
+    metric_test = {(nb.name, t.model[0]): t.grade_id for nb in spec.notebooks for t in nb.tests
+                   if t.model and t.model[1] == "metric"}
+    with Gradebook(config) as gb:
+        results = gb.results(assignment)
+        submissions = {(s.student, s.assignment): s for s in gb.submissions(assignment)}
+        notebook_notes = {(n["student"], n["assignment"], n["notebook"]): n for n in gb.notebook_rows(assignment)}
+        metrics: dict[tuple[str, str, str], list[MetricRow]] = {}
+        for m in gb.metrics(assignment):
+            metrics.setdefault((m.student, m.assignment, m.notebook), []).append(m)
+    pages: dict[tuple[str, str, str], list] = {}
+    for row in results:
+        pages.setdefault((row.student, row.assignment, row.notebook), []).append(row)
+    written = []
+    for (student, assignment_name, notebook), tests in sorted(pages.items()):
+        sub = submissions[(student, assignment_name)]
+        nb_row = notebook_notes.get((student, assignment_name, notebook), {})
+        notes = [n for n in (nb_row.get("notes") or "").split("\n") if n]
+        by_test = {t.test: t for t in tests}
+        panels = [model_panel(m, threshold=config.thresholds.get(f"{m.model}.{m.metric}"),
+                              result=by_test.get(metric_test.get((notebook, m.model), "")))
+                  for m in metrics.get((student, assignment_name, notebook), [])]
+        html = template.render(
+            student=student, notebook=notebook, tests=tests, notes=notes, panels=panels,
+            score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
+            graded_at=sub.graded_at, version=sub.autograder_version, config_digest=sub.config_digest,
+            datasets=[d for d in sub.datasets.split("\n") if d])
+        path = output_dir / student / assignment_name / f"{notebook}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,240 @@
+"""The class report: one self-contained HTML file for the instructor, from the gradebook.
+
+Charts are inline SVG (autograder/charts.py); there is no external file, script or font, so
+the page opens offline and can be mailed. Everything that comes from submissions (student
+ids, reasons, notes) is HTML-escaped by the template. Hidden tests and the grader's own
+checks appear with their names and pass rates only: their reasons are left out and no
+source or traceback is ever stored. Definitions:
+- a test's pass rate counts the submissions that handed in its notebook; status ``passed`` only
+  (partial credit shows in the mean points);
+- a topic's pass rate is the share of passed tests over all attempted tests of that notebook;
+- runtimes are those of notebooks that ran (not submitted or unreadable ones have none).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import jinja2
+
+from autograder.reports import charts
+from autograder.config import GraderConfig
+from autograder.errors import AutograderError
+from autograder.gradebook import Gradebook, ResultRow
+from autograder.grading.pipeline import NOT_SUBMITTED
+from autograder.reports.similarity import Pair, similar_pairs
+
+UNSANDBOXED = "WARNING: graded without a sandbox"
+# note text -> flag kind, first match wins (notes come from assemble, execute and models)
+NOTE_KINDS = (
+    (re.compile(r"time limit|ran past"), "timeout"),
+    (re.compile(r"kernel died"), "kernel died"),
+    (re.compile(r"was edited|was deleted|restored|duplicate|reordered"), "tampering"),
+    (re.compile(r"^FLAG: the notebook reported"), "reported metric"),
+)
+
+
+@dataclass(frozen=True)
+class StudentLine:
+    student: str
+    score: float             # raw score, before the late penalty
+    max_score: float
+    penalty: float
+    final_score: float
+    late_s: float
+    flags: tuple[str, ...]   # flag kinds, e.g. ("tampering", "late")
+
+
+@dataclass(frozen=True)
+class TestRate:
+    notebook: str
+    test: str
+    kind: str
+    hidden: bool
+    passed: int
+    attempted: int
+    mean_points: float
+    max_points: float
+    common_reason: str       # most frequent reason for lost points; "" for hidden tests
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.attempted if self.attempted else 0.0
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    student: str
+    notebook: str
+    details: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    assignment: str
+    generated_at: str
+    students: tuple[StudentLine, ...]
+    tests: tuple[TestRate, ...]
+    runtimes: Mapping[str, tuple[tuple[str, float], ...]]   # notebook -> (student, seconds)
+    flags: tuple[Flag, ...]
+    pairs: tuple[Pair, ...] | None     # None: similarity was not computed
+    compared: int                      # submissions compared for similarity
+    unsandboxed: int                   # notebooks graded without a sandbox
+
+    def topics(self) -> list[tuple[str, int, int]]:
+        """(notebook, passed tests, attempted tests), in notebook order."""
+        out: dict[str, list[int]] = {}
+        for t in self.tests:
+            acc = out.setdefault(t.notebook, [0, 0])
+            acc[0] += t.passed
+            acc[1] += t.attempted
+        return [(nb, p, a) for nb, (p, a) in out.items()]
+
+
+def note_kind(note: str) -> str:
+    return next((kind for pattern, kind in NOTE_KINDS if pattern.search(note)), "note")
+
+
+def late_text(seconds: float) -> str:
+    """'1 d 3 h', '2 h 5 min', '12 min'; '' when on time."""
+    if seconds <= 0:
+        return ""
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{max(1, mins)} min"
+
+
+def _test_rates(results: list[ResultRow]) -> tuple[TestRate, ...]:
+    groups: dict[tuple[str, str], list[ResultRow]] = {}
+    for row in results:
+        groups.setdefault((row.notebook, row.test), []).append(row)
+    rates = []
+    for (notebook, test), rows in groups.items():
+        done = [r for r in rows if r.reason != NOT_SUBMITTED]
+        lost = Counter(r.reason for r in done if r.points < r.max_points)
+        hidden = any(r.hidden for r in rows)
+        common = ""
+        if lost and not hidden:
+            reason, count = lost.most_common(1)[0]
+            common = f"{reason if len(reason) <= 200 else reason[:199] + '…'} ({count}x)"
+        rates.append(TestRate(notebook=notebook, test=test, kind=rows[0].kind, hidden=hidden,
+                              passed=sum(r.status == "passed" for r in done), attempted=len(done),
+                              mean_points=sum(r.points for r in done) / len(done) if done else 0.0,
+                              max_points=rows[0].max_points, common_reason=common))
+    return tuple(sorted(rates, key=lambda t: t.notebook))      # stable: keeps test order within a notebook
+
+
+def build_report(*, config: GraderConfig, submissions: Path | None = None, threshold: float = 0.6) -> ClassReport:
+    """Read the gradebook (and, with `submissions`, compare the submitted answers) into a ClassReport."""
+    with Gradebook(config) as gb:
+        subs = gb.submissions(config.assignment)
+        results = gb.results(config.assignment)
+        notebooks = gb.notebook_rows(config.assignment)
+    if not subs:
+        raise AutograderError(f"the gradebook {config.gradebook_url} has no graded submissions of "
+                              f"'{config.assignment}'; run `autograder grade` first")
+    compared, pairs = 0, None
+    if submissions is not None:
+        if not submissions.exists():
+            raise AutograderError(f"--submissions {submissions}: no such file or folder")
+        compared, found = similar_pairs(config=config, path=submissions, threshold=threshold)
+        pairs = tuple(found)
+
+    flags, unsandboxed = [], 0
+    for nb in notebooks:
+        if nb["problem"]:
+            flags.append(Flag("not graded", nb["student"], nb["notebook"], (nb["problem"],)))
+        by_kind: dict[str, list[str]] = {}
+        for note in (n for n in nb["notes"].split("\n") if n):
+            if note.startswith(UNSANDBOXED):
+                unsandboxed += 1
+            else:
+                by_kind.setdefault(note_kind(note), []).append(note)
+        flags += [Flag(kind, nb["student"], nb["notebook"], tuple(found)) for kind, found in by_kind.items()]
+    for s in subs:
+        if s.late_s > 0:
+            flags.append(Flag("late", s.student, "", (f"submitted {s.submitted_at}, {late_text(s.late_s)} after the "
+                                                      f"due date; penalty {s.penalty:g} points",)))
+        if s.intake_notes:
+            flags.append(Flag("intake", s.student, "", tuple(n for n in s.intake_notes.split("\n") if n)))
+    for p in pairs or ():
+        flags.append(Flag("similar", p.a, "", (f"{p.similarity:.0%} of answer fingerprints shared with {p.b} "
+                                               f"({p.shared})",)))
+    kinds: dict[str, list[str]] = {}
+    for student, kind in [(f.student, f.kind) for f in flags] + [(p.b, "similar") for p in pairs or ()]:
+        if kind not in kinds.setdefault(student, []):
+            kinds[student].append(kind)
+
+    runtimes: dict[str, list[tuple[str, float]]] = {}
+    for nb in notebooks:
+        if nb["runtime_s"] > 0:
+            runtimes.setdefault(nb["notebook"], []).append((nb["student"], nb["runtime_s"]))
+    students = tuple(StudentLine(student=s.student, score=s.score, max_score=s.max_score, penalty=s.penalty,
+                                 final_score=s.final_score, late_s=s.late_s, flags=tuple(kinds.get(s.student, ())))
+                     for s in subs)
+    return ClassReport(assignment=config.assignment,
+                       generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+                       students=students, tests=_test_rates(results),
+                       runtimes={k: tuple(v) for k, v in sorted(runtimes.items())},
+                       flags=tuple(sorted(flags, key=lambda f: (f.kind, f.student, f.notebook))),
+                       pairs=pairs, compared=compared, unsandboxed=unsandboxed)
+
+
+def _rate_color(rate: float) -> str:
+    return "#1a7f37" if rate >= 0.8 else ("#bf8700" if rate >= 0.5 else "#cf222e")
+
+
+def report_charts(report: ClassReport) -> dict[str, str]:
+    """The four charts of the report, as SVG markup."""
+    in_bin: list[list[str]] = [[] for _ in range(10)]
+    for s in report.students:
+        share = s.final_score / s.max_score * 100 if s.max_score else 0.0
+        in_bin[charts.bin_index(share, lo=0, hi=100, bins=10)].append(s.student)
+    histogram = [charts.Bar(f"{i * 10}-{i * 10 + 10}", len(who),
+                            f"{len(who)} student(s) at {i * 10}-{i * 10 + 10} %" + (f": {', '.join(who)}" if who else ""))
+                 for i, who in enumerate(in_bin)]
+    per_test = [charts.Bar(t.test + (" (hidden)" if t.hidden else ""), t.rate,
+                           f"{t.test}: {t.passed} of {t.attempted} passed", group=t.notebook, color=_rate_color(t.rate))
+                for t in report.tests if t.attempted]
+    per_topic = [charts.Bar(nb, p / a, f"{nb}: {p} of {a} tests passed", color=_rate_color(p / a))
+                 for nb, p, a in report.topics() if a]
+    return {
+        "scores": charts.column_chart(histogram, title="Final scores (% of the maximum)",
+                                      x_label="final score, % of the maximum", y_label="students"),
+        "tests": charts.bar_chart(per_test, title="Pass rate per test, by notebook (notebooks handed in)",
+                                  x_label="submissions passing",
+                                  y_label=""),
+        "topics": charts.bar_chart(per_topic, title="Pass rate per notebook (notebooks handed in)",
+                                   x_label="tests passed",
+                                   y_label=""),
+        "runtimes": charts.strip_plot(report.runtimes, title="Runtime per notebook",
+                                      x_label="seconds to run the notebook", y_label=""),
+    }
+
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("autograder.reports", "templates"),
+                          autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+
+
+def render_report(report: ClassReport) -> str:
+    return _env.get_template("class_report.html.j2").render(r=report, charts=report_charts(report),
+                                                             late_text=late_text)
+
+
+def write_report(*, config: GraderConfig, output: Path, submissions: Path | None = None,
+                 threshold: float = 0.6) -> ClassReport:
+    """Build the report and write it to `output` (written whole, then renamed into place)."""
+    report = build_report(config=config, submissions=submissions, threshold=threshold)
+    html = render_report(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(output)
+    return report

@@ -1,0 +1,1 @@
+"""Run many submissions: a local pool or a Dask cluster; the coordinator records."""

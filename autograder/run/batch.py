@@ -1,0 +1,122 @@
+"""Grade every submission under a path and record each one as soon as it is graded.
+
+One bad submission never stops the batch: an unreadable notebook is recorded as 0 with a
+reason, and even an unexpected grader error on one submission is recorded as such while
+the batch goes on. Grades recorded before a crash stay recorded (one transaction each).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.config import GraderConfig
+from autograder.gradebook import Gradebook
+from autograder.grading.pipeline import GradingContext, SandboxPlan, grade_submission, internal_error_result, load_context
+from autograder.intake.discover import discover
+from autograder.intake.canvas import load_roster
+from autograder.results import SubmissionResult
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    results: tuple[SubmissionResult, ...]     # graded in this run
+    skipped: tuple[str, ...]                  # entries that are not submissions (with reasons)
+    unchanged: tuple[str, ...] = ()           # students whose recorded grade is still current
+
+    @property
+    def failed(self) -> tuple[SubmissionResult, ...]:
+        """Submissions with at least one notebook that could not be graded at all."""
+        return tuple(r for r in self.results if not r.graded_ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def _run_on_dask(scheduler: str, config: GraderConfig, submissions, record) -> None:
+    """Submit one task per submission to a running Dask scheduler; record results as they come."""
+    from distributed import Client, as_completed as dask_completed
+
+    from autograder.run.remote import make_task, run_task
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = [client.submit(run_task, make_task(config, s), key=f"grade-{s.student}-{s.sha256[:12]}",
+                                 pure=False, retries=1) for s in submissions]
+        for future in dask_completed(futures):
+            record(future.result())
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
+               executed_root: Path | None = None, progress: bool = True, force: bool = False,
+               workers: int = 1, scheduler: str | None = None,
+               context: GradingContext | None = None, roster: Path | None = None) -> BatchReport:
+    """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
+
+    A submission whose recorded result has the same key (same submission bytes, source,
+    solutions, config and autograder version) is not run again unless `force` is set. So a
+    batch that was interrupted, even by SIGKILL, is completed by running the same command again.
+
+    With `workers` > 1, up to that many notebooks run at once (of different submissions, or of
+    the same one), each in its own sandboxed worker process and kernel, and each kernel gets
+    cores / workers threads. Only this (coordinating) thread writes the gradebook, in the order
+    the submissions finish.
+
+    With `scheduler` ("tcp://host:port"), each submission is a task on that Dask cluster
+    (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
+
+    `roster` (default: `roster` in grader_config.py) maps the users of an LMS download to students.
+    """
+    ctx = context or load_context(config)
+    names = tuple(nb.name for nb in ctx.spec.notebooks)
+    results, unchanged = [], []
+    roster_path = roster or config.roster_path
+    loaded_roster = load_roster(roster_path) if roster_path else None
+    with tempfile.TemporaryDirectory(prefix="autograder-intake-") as scratch, Gradebook(config) as gb:
+        submissions, skipped = discover(Path(path), assignment=ctx.spec.name, notebooks=names,
+                                        scratch=Path(scratch), roster=loaded_roster)
+        if students:
+            submissions = [s for s in submissions if s.student in students]
+        gb.sync_assignment(ctx.spec)
+        plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
+        if not force:
+            current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
+            unchanged = [s.student for s in current]
+            submissions = [s for s in submissions if s not in current]
+        workers = max(1, workers)
+        plan = dataclasses.replace(plan, threads=max(1, default_workers() // workers),
+                                   slots=threading.Semaphore(workers) if workers > 1 else None)
+
+        def one(submission):
+            try:
+                return grade_submission(ctx, submission, executed_root=executed_root, plan=plan)
+            except Exception as exc:  # a grader bug must cost one submission, not the batch
+                return internal_error_result(ctx, submission, exc)
+
+        bar = tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress, leave=False)
+
+        def record(result: SubmissionResult) -> None:
+            gb.record(result)
+            results.append(result)
+            bar.set_postfix_str(result.student)
+            bar.update()
+
+        if scheduler:
+            _run_on_dask(scheduler, config, submissions, record)
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                for future in as_completed([pool.submit(one, s) for s in submissions]):
+                    record(future.result())
+        bar.close()
+        results.sort(key=lambda r: r.student)
+    return BatchReport(results=tuple(results), skipped=tuple(skipped), unchanged=tuple(unchanged))
