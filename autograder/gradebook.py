@@ -19,8 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, delete, insert, inspect,
-                        select, text)
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+)
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec

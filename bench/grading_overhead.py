@@ -27,10 +27,10 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.run.batch import grade_path  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from autograder.grading.pipeline import load_context  # noqa: E402
 from autograder.qa.samples import TOPIC1, WRONG, fill, reference_answers  # noqa: E402
+from autograder.run.batch import grade_path  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

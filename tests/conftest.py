@@ -49,10 +49,10 @@ def graded_samples(tmp_path_factory):
 
     Returns (config, context, batch report, folder holding submitted/ and gradebook.db). Tests that
     add rows copy the gradebook first."""
-    from autograder.run.batch import grade_path
     from autograder.config import load_config
     from autograder.grading.pipeline import load_context
     from autograder.qa.samples import write_samples
+    from autograder.run.batch import grade_path
 
     root = tmp_path_factory.mktemp("samples")
     config = load_config(COURSE_ROOT).with_gradebook(root / "gradebook.db")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from autograder.grading.pipeline import NOT_SUBMITTED
 from autograder.course.notebooks import AssignmentSpec
+from autograder.grading.pipeline import NOT_SUBMITTED
 from autograder.results import ModelMetric, NotebookResult, SubmissionResult, TestResult
 
 TOPIC1 = "01_rnn_basics"

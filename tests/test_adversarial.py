@@ -17,11 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.run.batch import grade_path
 from autograder.config import SandboxPolicy, Timeouts, load_config
 from autograder.grading.pipeline import load_context
 from autograder.grading.sandbox import probe_isolation
 from autograder.qa.samples import TOPIC1, fill, reference_answers
+from autograder.run.batch import grade_path
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not probe_isolation().available, reason="namespaces are unavailable here")]
@@ -208,8 +208,8 @@ def test_wrong_kernelspec_and_renamed_notebook(tmp_path: Path, course_root: Path
 
 
 def test_policy_when_namespaces_are_unavailable(monkeypatch, course_root: Path) -> None:
-    from autograder.grading import sandbox
     from autograder.errors import AutograderError
+    from autograder.grading import sandbox
 
     monkeypatch.setattr(sandbox, "probe_isolation", lambda: sandbox.Isolation(False, True, "no unshare here"))
     config = load_config(course_root)

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from autograder.grading.assemble import assemble, read_submission
-from autograder.errors import SubmissionError
-from autograder.course.notebooks import grade_id
-
 from factories import answer, notebook, source_and_release
+
+from autograder.course.notebooks import grade_id
+from autograder.errors import SubmissionError
+from autograder.grading.assemble import assemble, read_submission
 
 
 def _sources(nb) -> dict[str, str]:

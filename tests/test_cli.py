@@ -10,7 +10,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import recorded_submissions
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.intake.collect import nbgrader_config
 from autograder.config import load_config
+from autograder.intake.collect import nbgrader_config
 from autograder.intake.discover import discover
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"

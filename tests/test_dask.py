@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import recorded_submissions
 
-from autograder.run.batch import grade_path
 from autograder.config import load_config
 from autograder.grading.pipeline import load_context
 from autograder.qa.samples import write_samples
-
-from conftest import recorded_submissions
+from autograder.run.batch import grade_path
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow

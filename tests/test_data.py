@@ -9,14 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA
 
-from autograder.data import grading_data, write_training_files
-from autograder.data import sources
+from autograder.data import grading_data, sources, write_training_files
 from autograder.data.download import fetch
 from autograder.data.registry import REGISTRY
 from autograder.data.sources import DataError
-
-from conftest import SHARED_DATA
 
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent on this machine")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.grading.execute import execute_notebook
-from autograder.grading.pipeline import kernel_env
+from autograder.grading.workspace import kernel_env
 
 
 def _run(tmp_path: Path, *sources: str, cell_s: float = 10, notebook_s: float = 60):

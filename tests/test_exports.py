@@ -7,16 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from lms_factories import roster_csv
 
 from autograder.config import load_config
-from autograder.reports.export import NBGRADER_COLUMNS, export_canvas, export_csv, export_nbgrader
+from autograder.course.notebooks import load_source
 from autograder.gradebook import Gradebook
 from autograder.intake.canvas import load_roster
-from autograder.course.notebooks import load_source
+from autograder.reports.export import (
+    NBGRADER_COLUMNS,
+    export_canvas,
+    export_csv,
+    export_nbgrader,
+)
 from autograder.results import NotebookResult, SubmissionResult
 from autograder.results import TestResult as Verdict
-
-from lms_factories import roster_csv
 
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 

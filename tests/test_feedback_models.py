@@ -7,14 +7,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from autograder.grading.verdicts import models
-from autograder.config import load_config
-from autograder.reports.feedback import write_feedback
-from autograder.gradebook import Gradebook
-from autograder.course.notebooks import load_source
-from autograder.results import ModelMetric
 from report_factories import TOPIC2, synthetic_result
+
+from autograder.config import load_config
+from autograder.course.notebooks import load_source
+from autograder.gradebook import Gradebook
+from autograder.grading.verdicts import models
+from autograder.reports.feedback import write_feedback
+from autograder.results import ModelMetric
 
 MODEL = "sentiment_embedding_bag"
 HISTORY = {"loss": (0.69, 0.52, 0.41), "val_loss": (0.66, 0.55, 0.50),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.gradebook import Gradebook
 from autograder.course.notebooks import load_source
+from autograder.gradebook import Gradebook
 from autograder.results import ModelMetric, NotebookResult, SubmissionResult
 from autograder.results import TestResult as _TestResult
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.run.batch import grade_path
 from autograder.config import load_config
 from autograder.grading.pipeline import load_context
 from autograder.qa.samples import fill, reference_answers
+from autograder.run.batch import grade_path
 
 pytestmark = pytest.mark.slow
 NB = "02_word_embeddings"

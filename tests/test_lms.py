@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from lms_factories import canvas_zip, roster_csv
 
 from autograder.errors import SubmissionError
-from autograder.intake.discover import discover
 from autograder.intake.canvas import load_roster, match_notebook, parse_canvas_name
-
-from lms_factories import canvas_zip, roster_csv
+from autograder.intake.discover import discover
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 NB = ("01_rnn_basics",)

@@ -14,7 +14,13 @@ keras = pytest.importorskip("keras")
 
 from autograder.config import Threshold  # noqa: E402
 from autograder.data import grading_data  # noqa: E402
-from autograder.grading.verdicts.models import ModelSpec, architecture_verdict, curve, measure, metric_verdict  # noqa: E402
+from autograder.grading.verdicts.models import (  # noqa: E402
+    ModelSpec,
+    architecture_verdict,
+    curve,
+    measure,
+    metric_verdict,
+)
 
 SENTIMENT = grading_data("sentiment", source="embedded", cache="unused")
 WEATHER = grading_data("weather", source="embedded", cache="unused")

@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.grading.pipeline import load_context
-from autograder.qa.mutants import MutantError, check, load_mutants, parse_mutant_file, submission
 from autograder.course.notebooks import grade_id, is_grade, is_solution
+from autograder.grading.pipeline import load_context
+from autograder.qa.mutants import (
+    MutantError,
+    check,
+    load_mutants,
+    parse_mutant_file,
+    submission,
+)
 from autograder.qa.validate import validate
 
 TOPIC1 = "01_rnn_basics"

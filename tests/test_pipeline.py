@@ -10,13 +10,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.run.batch import grade_path
 from autograder.config import Timeouts, load_config
-from autograder.reports.export import CSV_COLUMNS, export_csv
-from autograder.reports.feedback import write_feedback
 from autograder.gradebook import Gradebook
 from autograder.grading.pipeline import load_context
 from autograder.qa.samples import TOPIC1, fill, reference_answers
+from autograder.reports.export import CSV_COLUMNS, export_csv
+from autograder.reports.feedback import write_feedback
+from autograder.run.batch import grade_path
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.grading.verdicts import probes
 from autograder.config import ReferencePolicy
+from autograder.grading.verdicts import probes
 
 POLICY = ReferencePolicy(cases=3, rtol=1e-6, seed=1)
 

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from report_factories import TOPIC1, synthetic_result
 
 from autograder.cli import main
 from autograder.config import load_config
+from autograder.course.notebooks import load_source, read_notebook
 from autograder.errors import AutograderError
 from autograder.gradebook import Gradebook
-from autograder.course.notebooks import load_source, read_notebook
-from autograder.reports.report import build_report, note_kind, render_report, write_report
 from autograder.qa.samples import fill, reference_answers
-from report_factories import TOPIC1, synthetic_result
+from autograder.reports.report import (
+    build_report,
+    note_kind,
+    render_report,
+    write_report,
+)
 
 INJECTED = '<script>window.__injected = 1</script> rnn_forward returned the wrong shape'
 EDITED = "test cell 'test_rnn_forward_visible' was edited; the original was restored"

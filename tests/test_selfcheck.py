@@ -9,11 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import selfcheck
-from autograder.run.batch import grade_path
 from autograder.config import load_config
+from autograder.course import selfcheck
 from autograder.grading.pipeline import load_context
 from autograder.qa.samples import TOPIC1, WRONG, fill, reference_answers
+from autograder.run.batch import grade_path
 
 RELEASE = Path(__file__).resolve().parents[1] / "release" / "week3_rnn"
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "week3_rnn"

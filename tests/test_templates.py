@@ -14,7 +14,6 @@ from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
 from autograder.config import load_config
-from autograder.errors import ReleaseError
 from autograder.course.notebooks import read_notebook
 from autograder.course.release import release
 from autograder.course.templating import (
@@ -25,6 +24,7 @@ from autograder.course.templating import (
     render,
     render_cells,
 )
+from autograder.errors import ReleaseError
 
 NEW_DUE = "2027-01-15T12:00:00+01:00"
 

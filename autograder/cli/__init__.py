@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Sequence
 
 from autograder import __version__
+from autograder.cli.format import format_intake, format_scores, format_summary
 from autograder.config import GraderConfig, config_as_dict, load_config
 from autograder.errors import AutograderError
-from autograder.cli.format import format_intake, format_scores, format_summary
 
 
 def _config(args: argparse.Namespace) -> GraderConfig:
@@ -119,8 +119,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from autograder.reports.export import export_canvas, export_csv, export_nbgrader
     from autograder.intake.canvas import load_roster
+    from autograder.reports.export import export_canvas, export_csv, export_nbgrader
 
     config = _config(args)
     output = Path(args.output)

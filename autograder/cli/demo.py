@@ -10,15 +10,15 @@ import shutil
 import time
 from pathlib import Path
 
-from autograder.run.batch import default_workers, grade_path
 from autograder.cli.format import format_scores, format_summary
 from autograder.config import GraderConfig
+from autograder.course.release import release
+from autograder.grading.pipeline import load_context
+from autograder.qa.samples import write_samples
 from autograder.reports.export import export_csv
 from autograder.reports.feedback import write_feedback
-from autograder.grading.pipeline import load_context
-from autograder.course.release import release
 from autograder.reports.report import write_report
-from autograder.qa.samples import write_samples
+from autograder.run.batch import default_workers, grade_path
 
 
 def run_demo(*, config: GraderConfig, workdir: Path | None = None, progress: bool = True) -> int:

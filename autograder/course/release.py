@@ -23,9 +23,13 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.config import GraderConfig
-from autograder.errors import ReleaseError
-from autograder.course.notebooks import apply_points, read_notebook, source_notebook_paths
+from autograder.course.notebooks import (
+    apply_points,
+    read_notebook,
+    source_notebook_paths,
+)
 from autograder.course.templating import render_assignment
+from autograder.errors import ReleaseError
 
 SELFCHECK = Path(__file__).with_name("selfcheck.py")
 

@@ -27,8 +27,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.config import GraderConfig
-from autograder.errors import ReleaseError
 from autograder.course.notebooks import model_check, template_name
+from autograder.errors import ReleaseError
 
 DISTRIBUTION = "rnn-autograder"
 # template name -> (cell id, cell type, template file)

@@ -18,9 +18,15 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.errors import SubmissionError
-from autograder.course.notebooks import NB_VERSION, grade_id, is_grade, is_solution, template_name
+from autograder.course.notebooks import (
+    NB_VERSION,
+    grade_id,
+    is_grade,
+    is_solution,
+    template_name,
+)
 from autograder.course.templating import SELF_CHECK
+from autograder.errors import SubmissionError
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 

@@ -18,10 +18,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Enum, Float
 from traitlets.config import Config
-
-from nbgrader.plugins import LateSubmissionPlugin
 
 from autograder.config import LATE_METHODS, LatePolicy
 

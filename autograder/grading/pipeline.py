@@ -11,12 +11,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
-import os
 import shutil
-import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -25,30 +22,31 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import __version__
-
-from autograder.grading import late
-
-from autograder.grading.verdicts import models
-
-from autograder.grading.verdicts import probes
-from autograder.grading.assemble import Assembled, assemble, read_submission
 from autograder.config import GraderConfig
+from autograder.course.notebooks import (
+    AssignmentSpec,
+    NotebookSpec,
+    TestSpec,
+    grade_id,
+    load_source,
+    read_notebook,
+)
+from autograder.course.solutions import TopicSolutions, load_solutions
 from autograder.data import Split, grading_data, write_training_files
 from autograder.errors import AutograderError, SubmissionError
-from autograder.grading import sandbox
-from autograder.grading.execute import CellOutcome
+from autograder.grading import late, sandbox
+from autograder.grading.assemble import Assembled, assemble, read_submission
+from autograder.grading.sandbox import SandboxPlan
+from autograder.grading.verdicts import models, probes
+from autograder.grading.verdicts.kernel import (
+    MAX_REASON,
+    RESTORED_NOTE,
+    clip,
+    kernel_verdict,
+)
+from autograder.grading.workspace import DATA_ENV, INJECTED, kernel_env, seed_cell
 from autograder.intake.discover import Submission, copy_release_files
-from autograder.course.notebooks import AssignmentSpec, NotebookSpec, TestSpec, grade_id, load_source, read_notebook
 from autograder.results import ModelMetric, NotebookResult, SubmissionResult, TestResult
-from autograder.course.solutions import TopicSolutions, load_solutions
-
-DATA_ENV = "COURSE_DATA_DIR"      # where the kernel finds the training part of the grading data
-SEED_ENV = "COURSE_SEED"          # the notebooks' setup cells seed Python, numpy and Keras from it
-
-_MAX_REASON = 300
-_MAX_DETAIL = 4000
-INJECTED = "autograder_injected"
-RESTORED_NOTE = " (this test cell was changed in the submission and was restored)"
 
 
 @dataclass(frozen=True)
@@ -99,71 +97,7 @@ def load_context(config: GraderConfig) -> GradingContext:
                           source_digest=digest.hexdigest())
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if limit == _MAX_REASON else text
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
-
-def kernel_verdict(test: TestSpec, outcome: CellOutcome | None, *, stopped: str, restored: bool) -> TestResult:
-    """Score a test cell from what it did in the kernel. Stderr never counts as failure."""
-    def make(status: str, points: float, reason: str, detail: str = "") -> TestResult:
-        if restored:
-            reason += RESTORED_NOTE
-        return TestResult(test=test.grade_id, points=points, max_points=test.points, status=status,
-                          reason=_clip(reason, _MAX_REASON), hidden=test.hidden, kind="kernel",
-                          detail="" if test.hidden else _clip(detail, _MAX_DETAIL))
-
-    if outcome is None:
-        return make("error", 0.0, f"not run: {stopped or 'execution stopped before this cell'}")
-    if outcome.timed_out:
-        return make("error", 0.0, "timed out: the cell ran past its time limit")
-    if outcome.error is not None:
-        ename, evalue, traceback = outcome.error
-        if ename == "DeadKernelError":
-            return make("error", 0.0, "the kernel died while running this test")
-        if test.hidden:
-            shown = f"{ename}: {evalue}" if ename == "AssertionError" and evalue else f"{ename} raised"
-            return make("failed", 0.0, f"hidden test failed: {shown}")
-        return make("failed", 0.0, f"{ename}: {evalue}" if evalue else ename, traceback)
-    if outcome.printed_score is not None:
-        points = min(max(outcome.printed_score, 0.0), test.points)
-        status = "passed" if points >= test.points else "partial"
-        return make(status, points, f"the test reported {points:g} of {test.points:g} points")
-    return make("passed", test.points, "passed")
-
-
-def _seed_cell(seed: int, uses_tensorflow: bool) -> NotebookNode:
-    lines = ["import random as _ag_random", f"_ag_random.seed({seed})",
-             "try:", "    import numpy as _ag_np", f"    _ag_np.random.seed({seed})",
-             "except ImportError:", "    pass"]
-    if uses_tensorflow:
-        lines += ["import keras as _ag_keras, tensorflow as _ag_tf", f"_ag_keras.utils.set_random_seed({seed})",
-                  "_ag_tf.config.experimental.enable_op_determinism()", "del _ag_keras, _ag_tf"]
-    lines += ["del _ag_random"]
-    return nbformat.v4.new_code_cell("\n".join(lines), metadata={INJECTED: True}, id="autograder-seed")
-
-
-def kernel_env(workdir: Path, seed: int, *, threads: int = 0) -> dict[str, str]:
-    """A private environment: HOME and every tool's config/cache folder point inside the workspace.
-
-    `threads` > 0 caps TensorFlow's and BLAS's threads so parallel kernels do not oversubscribe."""
-    home = workdir / ".home"
-    for sub in ("", "tmp", "keras", "ipython", "jupyter", "jupyter-data", "jupyter-runtime", "mpl"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE",
-                                                        "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
-    keep["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), keep.get("PATH", "/usr/bin:/bin")])
-    return {
-        **keep,
-        "HOME": str(home), "TMPDIR": str(home / "tmp"), "KERAS_HOME": str(home / "keras"),
-        "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
-        "JUPYTER_DATA_DIR": str(home / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
-        "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1", SEED_ENV: str(seed),
-        "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
-        **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads),
-            "OPENBLAS_NUM_THREADS": str(threads)} if threads else {}),
-    }
 
 
 NOT_SUBMITTED = "not submitted"
@@ -179,22 +113,6 @@ def _blank(spec: NotebookSpec, reason: str, *, problem: bool = True) -> Notebook
     return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "")
 
 
-@dataclass(frozen=True)
-class SandboxPlan:
-    """How this batch runs student code: isolated or not, and what to hide from it."""
-
-    isolated: bool
-    note: str                      # "" when isolated; otherwise the warning stored with every result
-    hide: tuple[Path, ...] = ()
-    threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
-    slots: threading.Semaphore | None = None   # bounds the kernels running at once across the batch
-
-    @classmethod
-    def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
-        note = sandbox.check_policy(config)
-        return cls(isolated=not note, note=note, hide=tuple(sandbox.hidden_paths(config, extra_hidden)))
-
-
 def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
                    workdir: Path, plan: SandboxPlan, executed_dir: Path | None = None) -> NotebookResult:
     """Grade one submitted notebook file in the (empty) workspace `workdir`."""
@@ -207,7 +125,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     nb = merged.notebook
     source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
     uses_tf = "tensorflow" in source_text or "keras" in source_text
-    nb.cells.insert(0, _seed_cell(config.seed, uses_tf))
+    nb.cells.insert(0, seed_cell(config.seed, uses_tf))
     sol = ctx.solutions.get(spec.name)
     reference = probes.Reference(functions=sol.functions, generators=sol.generators) if sol else None
     cases = {}
@@ -326,7 +244,7 @@ def internal_error_result(ctx: GradingContext, submission: Submission, exc: Base
     reason = f"not graded: internal error ({type(exc).__name__}: {exc})"
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name,
-        notebooks=tuple(_blank(spec, _clip(reason, _MAX_REASON)) for spec in ctx.spec.notebooks),
+        notebooks=tuple(_blank(spec, clip(reason, MAX_REASON)) for spec in ctx.spec.notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
         config_digest=ctx.config.digest, graded_at=now_utc(),
         submitted_at=submission.submitted_at, intake_notes=submission.intake_notes)

@@ -30,6 +30,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,3 +281,19 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
         tail = " / ".join(lines[-2:])[:300] or f"exit status {done.returncode}"
         return nb, Execution(outcomes={}, runtime_s=0.0, stopped=f"the grading worker failed ({tail})")
     return nbformat.from_dict(answer["notebook"]), Execution.from_json(answer["execution"])
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """How this batch runs student code: isolated or not, and what to hide from it."""
+
+    isolated: bool
+    note: str                      # "" when isolated; otherwise the warning stored with every result
+    hide: tuple[Path, ...] = ()
+    threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
+    slots: threading.Semaphore | None = None   # bounds the kernels running at once across the batch
+
+    @classmethod
+    def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":
+        note = check_policy(config)
+        return cls(isolated=not note, note=note, hide=tuple(hidden_paths(config, extra_hidden)))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grading.execute import execute_notebook
 from autograder.course.notebooks import grade_id
+from autograder.grading.execute import execute_notebook
 
 MB = 1024 * 1024
 

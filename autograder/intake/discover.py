@@ -34,7 +34,12 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from autograder.errors import SubmissionError
-from autograder.intake.canvas import CanvasFile, Roster, match_notebook, parse_canvas_name
+from autograder.intake.canvas import (
+    CanvasFile,
+    Roster,
+    match_notebook,
+    parse_canvas_name,
+)
 
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 MAX_ARCHIVE_BYTES = 500 * 1024 * 1024

@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from autograder.run.batch import grade_path
 from autograder.config import GraderConfig
 from autograder.grading.pipeline import load_context
 from autograder.grading.verdicts.models import HIGHER_IS_BETTER
+from autograder.run.batch import grade_path
 
 
 def calibrate(*, config: GraderConfig, seeds: list[int], notebooks: list[str] | None = None,

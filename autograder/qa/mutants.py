@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import re
+
 try:
     import tomllib
 except ModuleNotFoundError:      # Python 3.10: the same parser, as a package
@@ -35,8 +36,8 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from autograder.errors import AutograderError
 from autograder.course.notebooks import NotebookSpec, grade_id, is_grade, is_solution
+from autograder.errors import AutograderError
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _MUTANT_KEYS = {"id", "cell", "description", "kills", "find", "replace", "source", "fast"}

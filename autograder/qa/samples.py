@@ -25,8 +25,8 @@ from typing import Callable, Mapping
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.grading.pipeline import GradingContext
 from autograder.course.notebooks import grade_id, is_grade, is_solution
+from autograder.grading.pipeline import GradingContext
 
 TOPIC1 = "01_rnn_basics"
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)

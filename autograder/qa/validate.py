@@ -22,12 +22,18 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.run.batch import default_workers, grade_path
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
 from autograder.grading.pipeline import NOT_SUBMITTED, load_context
-from autograder.qa.mutants import Mutant, MutantSet, fast_reference, load_mutants, submission
+from autograder.qa.mutants import (
+    Mutant,
+    MutantSet,
+    fast_reference,
+    load_mutants,
+    submission,
+)
 from autograder.results import NotebookResult, SubmissionResult, TestResult
+from autograder.run.batch import default_workers, grade_path
 
 REFERENCE_STUDENT = "0.reference-solution"
 BLANK_STUDENT = "3.blank-release"

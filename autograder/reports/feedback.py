@@ -17,11 +17,11 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from autograder.reports import charts
 from autograder.config import GraderConfig, Threshold
+from autograder.course.notebooks import load_source
 from autograder.gradebook import Gradebook, MetricRow, ResultRow
 from autograder.grading.verdicts.models import HIGHER_IS_BETTER
-from autograder.course.notebooks import load_source
+from autograder.reports import charts
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.reports", "templates"),

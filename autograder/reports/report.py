@@ -21,11 +21,11 @@ from typing import Mapping
 
 import jinja2
 
-from autograder.reports import charts
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
 from autograder.gradebook import Gradebook, ResultRow
 from autograder.grading.pipeline import NOT_SUBMITTED
+from autograder.reports import charts
 from autograder.reports.similarity import Pair, similar_pairs
 
 UNSANDBOXED = "WARNING: graded without a sandbox"

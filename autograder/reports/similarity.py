@@ -22,11 +22,17 @@ from typing import Iterable, Mapping
 
 from nbformat import NotebookNode
 
-from autograder.grading.assemble import read_submission
 from autograder.config import GraderConfig
+from autograder.course.notebooks import (
+    grade_id,
+    is_grade,
+    is_solution,
+    load_source,
+    read_notebook,
+)
 from autograder.errors import SubmissionError
+from autograder.grading.assemble import read_submission
 from autograder.intake.discover import discover
-from autograder.course.notebooks import grade_id, is_grade, is_solution, load_source, read_notebook
 
 K_GRAM = 8
 WINDOW = 4

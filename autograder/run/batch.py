@@ -18,9 +18,15 @@ from tqdm import tqdm
 
 from autograder.config import GraderConfig
 from autograder.gradebook import Gradebook
-from autograder.grading.pipeline import GradingContext, SandboxPlan, grade_submission, internal_error_result, load_context
-from autograder.intake.discover import discover
+from autograder.grading.pipeline import (
+    GradingContext,
+    grade_submission,
+    internal_error_result,
+    load_context,
+)
+from autograder.grading.sandbox import SandboxPlan
 from autograder.intake.canvas import load_roster
+from autograder.intake.discover import discover
 from autograder.results import SubmissionResult
 
 
@@ -42,7 +48,8 @@ class BatchReport:
 
 def _run_on_dask(scheduler: str, config: GraderConfig, submissions, record) -> None:
     """Submit one task per submission to a running Dask scheduler; record results as they come."""
-    from distributed import Client, as_completed as dask_completed
+    from distributed import Client
+    from distributed import as_completed as dask_completed
 
     from autograder.run.remote import make_task, run_task
 

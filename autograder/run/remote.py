@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from autograder.config import GraderConfig, config_as_dict, parse_config
-from autograder.grading.pipeline import GradingContext, SandboxPlan, grade_submission, internal_error_result, load_context
+from autograder.grading.pipeline import (
+    GradingContext,
+    grade_submission,
+    internal_error_result,
+    load_context,
+)
+from autograder.grading.sandbox import SandboxPlan
 from autograder.intake.discover import Submission
 from autograder.results import SubmissionResult
 
