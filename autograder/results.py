@@ -9,9 +9,40 @@ Statuses of one test:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from enum import Enum
+from typing import Any, Mapping
 
 STATUSES = ("passed", "partial", "failed", "error")
+
+
+class NoteKind(str, Enum):
+    """What a note is about. The class report's flags and the feedback pages sort notes by kind,
+    never by their text."""
+
+    TAMPERING = "tampering"      # test or locked cells edited, deleted, duplicated or reordered: restored
+    REPAIR = "repair"            # the notebook was read with a repair (format upgraded, cell ids added)
+    INTAKE = "intake"            # how the files were found: LMS names, copies, duplicates resolved
+    TIMEOUT = "timeout"          # a cell or the notebook ran past its limit
+    KERNEL = "kernel"            # the kernel died, could not start, or execution stopped early
+    SANDBOX = "sandbox"          # graded without (full) isolation
+    METRIC = "metric"            # the notebook's reported metric differs from the measured one
+    LATE = "late"                # submitted after the due date
+    MANUAL = "manual"            # answers that wait for a TA's grade
+
+
+@dataclass(frozen=True)
+class Note:
+    """One remark about a graded notebook or submission: *what* (kind) and *why* (text)."""
+
+    kind: NoteKind
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Note":
+        return cls(kind=NoteKind(data["kind"]), text=str(data["text"]))
 
 
 @dataclass(frozen=True)
