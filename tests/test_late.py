@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 
 from autograder.config import LatePolicy
-from autograder.grading.late import LatePenaltyPlugin, assess, penalty
+from autograder.grading.late import assess, penalty
+from autograder.grading.late_plugin import LatePenaltyPlugin
 
 DUE = dt.datetime(2026, 12, 11, 23, 59, tzinfo=dt.timezone.utc)
 PER_DAY = LatePolicy(method="per_day", rate=0.1, grace_minutes=15, max_fraction=1.0)

@@ -10,17 +10,14 @@ The rule (``late_penalty`` in grader_config.py, ``due`` the due date):
 
 The penalty is proportional to the score, so nbgrader, which asks for a penalty per notebook,
 gets per-notebook penalties that add up to the submission's penalty: ``LatePenaltyPlugin``
-makes a hand-run ``nbgrader autograde`` agree with the autograder.
+(`autograder/grading/late_plugin.py`, kept apart so grading never imports nbgrader) makes a
+hand-run ``nbgrader autograde`` agree with the autograder.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
 from dataclasses import dataclass
-
-from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Enum, Float
-from traitlets.config import Config
 
 from autograder.config import LATE_METHODS, LatePolicy
 
@@ -64,37 +61,3 @@ def assess(score: float, *, due: dt.datetime | None, submitted_at: str, policy: 
     if late <= policy.grace_minutes * 60:
         return Lateness(late_s=0.0, penalty=0.0)
     return Lateness(late_s=round(late, 3), penalty=penalty(score, late, policy))
-
-
-class LatePenaltyPlugin(LateSubmissionPlugin):
-    """nbgrader's late-penalty hook with the autograder's rule (``penalty`` above).
-
-    Use with nbgrader: ``c.AssignLatePenalties.plugin_class = LatePenaltyPlugin`` and the
-    policy from ``LatePenaltyPlugin.config_for(config.late_penalty)`` merged into its Config.
-    """
-
-    method = Enum(LATE_METHODS, default_value=LatePolicy.method,
-                  help="none, zero, per_hour or per_day (grader_config.py late_penalty.method)").tag(config=True)
-    rate = Float(LatePolicy.rate, help="fraction of the score per started hour/day").tag(config=True)
-    grace_minutes = Float(LatePolicy.grace_minutes, help="this close after the due date is on time").tag(config=True)
-    max_fraction = Float(LatePolicy.max_fraction, help="cap on the penalty, as a fraction").tag(config=True)
-
-    @staticmethod
-    def config_for(policy: LatePolicy) -> Config:
-        """A traitlets Config that makes nbgrader use this plugin with `policy`."""
-        cfg = Config()
-        cfg.AssignLatePenalties.plugin_class = f"{__name__}.LatePenaltyPlugin"
-        cfg.LatePenaltyPlugin.method = policy.method
-        cfg.LatePenaltyPlugin.rate = float(policy.rate)
-        cfg.LatePenaltyPlugin.grace_minutes = float(policy.grace_minutes)
-        cfg.LatePenaltyPlugin.max_fraction = float(policy.max_fraction)
-        return cfg
-
-    @property
-    def policy(self) -> LatePolicy:
-        return LatePolicy(method=self.method, rate=self.rate, grace_minutes=self.grace_minutes,
-                          max_fraction=self.max_fraction)
-
-    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float | None:
-        points = penalty(score, total_seconds_late, self.policy)
-        return points or None
