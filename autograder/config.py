@@ -18,7 +18,7 @@ import runpy
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from autograder.errors import ConfigError
 
@@ -240,8 +240,31 @@ def _thresholds(value: Any) -> Mapping[str, Threshold]:
         hi = _check_number(spec["target"], f"{name}.target", positive=False)
         if lo == hi:
             raise ConfigError(f"grader_config.py: '{name}' has min == target ({lo}); they must differ.")
+        _check_threshold_order(name, metric, lo, hi)
         out[metric] = Threshold(min=float(lo), target=float(hi))
     return types.MappingProxyType(out)
+
+
+def _check_threshold_order(name: str, key: str, lo: float, hi: float) -> None:
+    """`min` (0 points) must lie on the bad side of `target` (full points) for the key's metric.
+
+    The metric is the part after the last dot of "<model>.<metric>"; which side is good comes
+    from HIGHER_IS_BETTER, the table the grader scores with (accuracy up; loss and mae down). A key
+    without a known metric is refused: its order could not be checked and no model would use it."""
+    from autograder.grading.verdicts.models import HIGHER_IS_BETTER
+
+    metric = key.rsplit(".", 1)[-1]
+    if "." not in key or metric not in HIGHER_IS_BETTER:
+        close = difflib.get_close_matches(metric, list(HIGHER_IS_BETTER), n=1)
+        hint = f" Did you mean '{key.rsplit('.', 1)[0]}.{close[0]}'?" if close and "." in key else ""
+        raise ConfigError(f"grader_config.py: '{name}' must be named '<model>.<metric>' with a metric the "
+                          f"grader measures ({', '.join(HIGHER_IS_BETTER)}).{hint}")
+    if HIGHER_IS_BETTER[metric] and not lo < hi:
+        raise ConfigError(f"grader_config.py: '{name}': higher {metric} is better, so 'min' (0 points) must be "
+                          f"below 'target' (full points); got min={lo:g}, target={hi:g}.")
+    if not HIGHER_IS_BETTER[metric] and not lo > hi:
+        raise ConfigError(f"grader_config.py: '{name}': lower {metric} is better, so 'min' (0 points) must be "
+                          f"above 'target' (full points); got min={lo:g}, target={hi:g}.")
 
 
 BUDGET_KEYS = ("max_epochs", "max_params")
@@ -276,6 +299,46 @@ def _check_due(value: Any) -> str:
     return value
 
 
+def _check_points(value: Any, key: str) -> float:
+    """Points of one grade cell: a number, 0 or more (nbgrader sums them; a negative one would
+    subtract from tests the student passed)."""
+    _check_number(value, key, positive=False)
+    if value < 0:
+        raise ConfigError(f"grader_config.py: '{key}' must be 0 or more points, got {value!r}.")
+    return value
+
+
+def _check_late(late: LatePolicy) -> None:
+    """`rate` and `max_fraction` are fractions of the raw score, so each lies in [0, 1]; the grace
+    period is not negative."""
+    for key in ("rate", "max_fraction"):
+        value = getattr(late, key)
+        if not 0 <= value <= 1:
+            raise ConfigError(f"grader_config.py: 'late_penalty.{key}' is a fraction of the score and must lie "
+                              f"between 0 and 1, got {value!r}" + (f" (for {value:g}%, write {value / 100:g})."
+                                                                   if 1 < value <= 100 else "."))
+    if late.grace_minutes < 0:
+        raise ConfigError(f"grader_config.py: 'late_penalty.grace_minutes' must be 0 or more, got {late.grace_minutes!r}.")
+
+
+def check_points_keys(points: Mapping[str, float], grade_ids: Sequence[str], *, where: str) -> None:
+    """Every key of `points` must name a grade cell of the source notebooks.
+
+    Checked where the notebooks are loaded (release, grading), since the file alone does not know
+    them; `where` names what was read (e.g. "source/week3_rnn"). An unknown key would otherwise be
+    silently ignored, leaving the notebook's own points in force."""
+    known = sorted(set(grade_ids))
+    unknown = [key for key in points if key not in known]
+    if not unknown:
+        return
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        parts.append(f"'points.{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise ConfigError(f"grader_config.py: {', '.join(parts)} names no grade cell of the notebooks in {where}. "
+                      f"Grade cells: {', '.join(known)}.")
+
+
 def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) -> GraderConfig:
     """Validate the top-level names of a config file; raise ConfigError naming the bad key."""
     for key in values:
@@ -291,7 +354,7 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
         elif key == "points":
             _check_mapping(value, "points")
             kwargs[key] = types.MappingProxyType(
-                {k: float(_check_number(v, f"points.{k}", positive=False)) for k, v in value.items()})
+                {k: float(_check_points(v, f"points.{k}")) for k, v in value.items()})
         elif key == "thresholds":
             kwargs[key] = _thresholds(value)
         elif key == "budgets":
@@ -312,8 +375,8 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
             raise ConfigError(f"grader_config.py: '{dotted}' must be one of {', '.join(choices)}, "
                               f"got {getattr(kwargs[section], key)!r}.")
     late = kwargs.get("late_penalty")
-    if late is not None and late.max_fraction > 1:
-        raise ConfigError(f"grader_config.py: 'late_penalty.max_fraction' must be at most 1, got {late.max_fraction}.")
+    if late is not None:
+        _check_late(late)
     config = GraderConfig(**kwargs, course_root=course_root)
     return dataclasses.replace(config, digest=_digest(config))
 

@@ -104,3 +104,64 @@ def test_due_date_and_late_policy_are_parsed() -> None:
         parse_config({"course_id": "c", "assignment": "a", "late_penalty": {"max_fraction": 2}})
     with pytest.raises(ConfigError, match="course.wek"):
         parse_config({"course_id": "c", "assignment": "a", "course": {"wek": 4}})
+
+
+# ---- value checks: points, late penalty rate, threshold order (each beside an accepted control) ----
+
+@pytest.mark.parametrize("values, message", [
+    ({**BASE, "points": {"test_rnn_forward_visible": -1}}, r"points\.test_rnn_forward_visible.*0 or more"),
+    ({**BASE, "late_penalty": {"rate": 1.5}}, r"late_penalty\.rate.*between 0 and 1"),
+    ({**BASE, "late_penalty": {"rate": 10}}, r"late_penalty\.rate.*write 0\.1"),
+    ({**BASE, "late_penalty": {"rate": -0.1}}, r"late_penalty\.rate.*between 0 and 1"),
+    ({**BASE, "late_penalty": {"grace_minutes": -5}}, r"late_penalty\.grace_minutes"),
+    ({**BASE, "thresholds": {"m.accuracy": {"min": 0.8, "target": 0.6}}}, r"thresholds\.m\.accuracy.*higher accuracy"),
+    ({**BASE, "thresholds": {"m.loss": {"min": 1.9, "target": 3.0}}}, r"thresholds\.m\.loss.*lower loss"),
+    ({**BASE, "thresholds": {"m.mae": {"min": 0.2, "target": 0.25}}}, r"thresholds\.m\.mae.*lower mae"),
+    ({**BASE, "thresholds": {"m.acuracy": {"min": 0.6, "target": 0.8}}}, r"Did you mean 'm\.accuracy'"),
+])
+def test_values_out_of_range_or_order_are_refused(values: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(values)
+
+
+def test_values_in_range_and_order_are_accepted() -> None:
+    config = parse_config({**BASE, "points": {"t": 0, "u": 2.5}, "late_penalty": {"rate": 0, "max_fraction": 1},
+                           "thresholds": {"m.accuracy": {"min": 0.6, "target": 0.8},
+                                          "m.loss": {"min": 3.0, "target": 1.9},
+                                          "m.mae": {"min": 0.25, "target": 0.2}}})
+    assert config.points["u"] == 2.5 and config.late_penalty.rate == 0
+    assert parse_config({**BASE, "late_penalty": {"rate": 1}}).late_penalty.rate == 1
+
+
+def test_the_course_thresholds_follow_the_graders_direction(course_root: Path) -> None:
+    from autograder.grading.verdicts.models import HIGHER_IS_BETTER
+
+    config = load_config(course_root)
+    for key, t in config.thresholds.items():
+        assert (t.min < t.target) == HIGHER_IS_BETTER[key.rsplit(".", 1)[1]], key
+
+
+def _with_points(scratch_course: Path, points: str) -> None:
+    config = scratch_course / "grader_config.py"
+    config.write_text(config.read_text().replace("\npoints = {}\n", f"\npoints = {points}\n"))
+
+
+def test_a_points_key_naming_no_grade_cell_is_refused_with_a_suggestion(scratch_course: Path) -> None:
+    from autograder.course.notebooks import load_source
+    from autograder.course.release import rendered_sources
+
+    _with_points(scratch_course, '{"test_rnn_forwrd_visible": 2}')
+    config = load_config(scratch_course)          # the file alone is valid: it does not know the notebooks
+    for load in (load_source, rendered_sources):  # grading and release both refuse it
+        with pytest.raises(ConfigError, match=r"'points\.test_rnn_forwrd_visible' \(did you mean "
+                                              r"'test_rnn_forward_visible'\?\) names no grade cell"):
+            load(config)
+
+
+def test_a_points_key_naming_a_grade_cell_applies(scratch_course: Path) -> None:
+    from autograder.course.notebooks import load_source
+
+    _with_points(scratch_course, '{"test_rnn_forward_visible": 2}')
+    spec, _ = load_source(load_config(scratch_course))
+    test = next(t for nb in spec.notebooks for t in nb.tests if t.grade_id == "test_rnn_forward_visible")
+    assert test.points == 2

@@ -17,7 +17,7 @@ from typing import Mapping
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.config import GraderConfig
+from autograder.config import GraderConfig, check_points_keys
 from autograder.errors import ReleaseError
 
 NB_VERSION = 4
@@ -181,10 +181,8 @@ def load_source(config: GraderConfig) -> tuple[AssignmentSpec, dict[str, Noteboo
         nb = apply_points(read_notebook(path), config.points)
         notebooks[path.stem] = nb
         specs.append(notebook_spec(path.stem, path, nb))
-    known = {t.grade_id for s in specs for t in s.tests}
-    unknown = sorted(set(config.points) - known)
-    if unknown:
-        raise ReleaseError(f"grader_config.py: 'points' names grade cells that do not exist: {', '.join(unknown)}.")
+    check_points_keys(config.points, [t.grade_id for s in specs for t in s.tests],
+                      where=f"source/{config.assignment}")
     spec = AssignmentSpec(name=config.assignment, source_dir=paths[0].parent, notebooks=tuple(specs))
     return spec, notebooks
 

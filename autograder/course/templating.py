@@ -26,8 +26,8 @@ import jinja2
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.config import GraderConfig
-from autograder.course.notebooks import model_check, template_name
+from autograder.config import GraderConfig, check_points_keys
+from autograder.course.notebooks import grade_id, is_grade, model_check, template_name
 from autograder.errors import ReleaseError
 
 DISTRIBUTION = "rnn-autograder"
@@ -192,7 +192,13 @@ def render_notebook(nb: NotebookNode, config: GraderConfig, info: NotebookInfo,
 
 
 def render_assignment(notebooks: dict[str, NotebookNode], config: GraderConfig) -> dict[str, NotebookNode]:
-    """Every notebook of an assignment (file stem -> notebook, any order) with its template cells rendered."""
+    """Every notebook of an assignment (file stem -> notebook, any order) with its template cells rendered.
+
+    The config's `points` keys are checked here against the notebooks' grade cells (a ConfigError with
+    a did-you-mean), because release applies them to exactly these notebooks."""
+    check_points_keys(config.points, [grade_id(c) for nb in notebooks.values() for c in nb.cells
+                                      if is_grade(c) and grade_id(c)],
+                      where=f"source/{config.assignment}")
     pins = course_pins()
     names = sorted(notebooks)
     return {name: render_notebook(notebooks[name], config,
