@@ -10,13 +10,9 @@ transaction: either all of its rows change, or none do.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import (
@@ -36,6 +32,7 @@ from sqlalchemy import (
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec
+from autograder.nbgrader_env import prepare_nbgrader
 from autograder.results import SubmissionResult
 
 _meta = MetaData()
@@ -160,37 +157,6 @@ class MetricRow:
     epochs: int | None
     params: int | None
     history: dict[str, list[float]]
-
-
-def _ensure_alembic_on_path() -> None:
-    """nbgrader runs `alembic` by name when it creates a gradebook; make the venv's bin/ visible."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
-
-
-def prepare_nbgrader() -> None:
-    """Before nbgrader creates any gradebook (ours, or release's scratch one): its schema head
-    is read in-process, and `alembic` is findable should nbgrader still run it."""
-    import nbgrader.api
-
-    _ensure_alembic_on_path()
-    nbgrader.api.get_alembic_version = _alembic_head
-
-
-@functools.lru_cache(maxsize=1)
-def _alembic_head() -> str:
-    """The newest revision of nbgrader's gradebook schema, read in-process.
-
-    nbgrader asks a freshly started `alembic heads` subprocess for it (about 3 s) every time it
-    creates a gradebook; the answer only depends on the installed nbgrader."""
-    import nbgrader
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 class Gradebook:

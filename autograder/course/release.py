@@ -67,7 +67,7 @@ def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, Notebook
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
-    from autograder.gradebook import prepare_nbgrader
+    from autograder.nbgrader_env import prepare_nbgrader
 
     prepare_nbgrader()
 

@@ -42,7 +42,7 @@ def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -
     from nbgrader.exchange import ExchangeError
     from nbgrader.exchange.default import ExchangeCollect
 
-    from autograder.gradebook import prepare_nbgrader
+    from autograder.nbgrader_env import prepare_nbgrader
 
     exchange_root = Path(exchange_root)
     inbound = exchange_root / config.course_id / "inbound"
