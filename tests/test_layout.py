@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autograder"
 
 # The data path, from the bottom up. A module may import from its own stage and the stages before it.
 STAGES = ("base", "data", "course", "intake", "grading", "gradebook", "run", "reports", "qa", "cli")
-BASE_MODULES = {"__init__", "__version__", "config", "errors", "results", "nbgrader_env"}
+BASE_MODULES = {"__init__", "__version__", "config", "errors", "results", "nbgrader_env", "nbgrader_log"}
 
 
 def stage_of(module: str) -> str:
