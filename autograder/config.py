@@ -251,7 +251,7 @@ def _check_threshold_order(name: str, key: str, lo: float, hi: float) -> None:
     The metric is the part after the last dot of "<model>.<metric>"; which side is good comes
     from HIGHER_IS_BETTER, the table the grader scores with (accuracy up; loss and mae down). A key
     without a known metric is refused: its order could not be checked and no model would use it."""
-    from autograder.grading.verdicts.models import HIGHER_IS_BETTER
+    from autograder.results import HIGHER_IS_BETTER
 
     metric = key.rsplit(".", 1)[-1]
     if "." not in key or metric not in HIGHER_IS_BETTER:

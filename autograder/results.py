@@ -15,6 +15,9 @@ from typing import Any, Mapping
 STATUSES = ("passed", "partial", "failed", "error")
 
 
+HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "mae": False}   # the metrics the grader measures
+
+
 class NoteKind(str, Enum):
     """What a note is about. The class report's flags and the feedback pages sort notes by kind,
     never by their text."""

@@ -27,7 +27,7 @@ from autograder.results import TestResult
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 LM_SEQUENCE = 100
 LM_MAX_CHARS = 60_000
-HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "mae": False}
+from autograder.results import HIGHER_IS_BETTER  # noqa: E402  (re-exported: the metrics the grader scores)
 
 
 @dataclass(frozen=True)
