@@ -315,8 +315,16 @@ class Gradebook:
         return float(self._nb.find_submission(assignment, student).score)
 
     def run_nbgrader_export(self, plugin) -> None:
-        """Run one of nbgrader's ExportPlugins (e.g. CsvExportPlugin) on nbgrader's view of this gradebook."""
-        plugin.export(self._nb)
+        """Run one of nbgrader's ExportPlugins (e.g. CsvExportPlugin) on nbgrader's view of this gradebook;
+        a failure is an AutograderError with nbgrader's own logged message (autograder/nbgrader_log.py)."""
+        from autograder.errors import AutograderError
+        from autograder.nbgrader_log import captured
+
+        with captured(plugin.log) as log:
+            try:
+                plugin.export(self._nb)
+            except Exception as exc:
+                raise AutograderError(f"nbgrader's {type(plugin).__name__} failed: {log.reason(exc)}") from exc
 
 
 @contextmanager

@@ -144,3 +144,40 @@ def test_release_check_works_without_the_venv_on_path(course_root: Path) -> None
     result = subprocess.run([str(AUTOGRADER), "release", "--check"], cwd=course_root, capture_output=True,
                             text=True, timeout=300, env={"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _break_first_solution_cell(course: Path) -> None:
+    path = course / "source" / "week3_rnn" / "01_rnn_basics.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and "### END SOLUTION" in c.source)
+    cell.source = cell.source.replace("### END SOLUTION", "")
+    nbformat.write(nb, str(path))
+
+
+def test_an_nbgrader_error_shows_nbgraders_own_message(scratch_course: Path) -> None:
+    _break_first_solution_cell(scratch_course)
+    result = run("release", cwd=scratch_course)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no end solution statement found" in result.stderr and "def rnn_cell_forward" in result.stderr
+    assert "above traceback" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_captured_nbgrader_log_prefers_the_logged_cause_over_the_pointer() -> None:
+    import logging
+
+    from autograder.nbgrader_log import captured
+
+    log = logging.getLogger("test.nbgrader.app")
+    with captured(log) as handler:
+        try:
+            raise ValueError("grade cell 'x' has no points")
+        except ValueError:
+            log.error("There was an error processing assignment: %s", "a")
+            log.exception("while converting")
+        log.error("Please see the the above traceback for details on the specific errors on the above failures.")
+    pointer = RuntimeError("Please see the the above traceback for details")
+    assert handler.reason(pointer) == "ValueError: grade cell 'x' has no points"
+    with captured(log) as quiet:      # control: nothing logged, the exception's own text is kept
+        pass
+    assert quiet.reason(KeyError("y")) == "'y'"
+    assert not log.handlers

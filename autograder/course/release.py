@@ -87,10 +87,13 @@ def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, Notebook
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     converter = GenerateAssignment(coursedir=CourseDirectory(config=cfg), config=cfg)
     converter.log.setLevel(logging.ERROR)
-    try:
-        converter.start()
-    except Exception as exc:
-        raise ReleaseError(f"nbgrader generate_assignment failed on {src}: {exc}") from exc
+    from autograder.nbgrader_log import captured
+
+    with captured(converter.log) as log:
+        try:
+            converter.start()
+        except Exception as exc:
+            raise ReleaseError(f"nbgrader generate_assignment failed on {src}: {log.reason(exc)}") from exc
     out = scratch / "release" / config.assignment
     if not out.is_dir():
         raise ReleaseError(f"nbgrader produced no release for {config.assignment}.")

@@ -53,10 +53,14 @@ def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -
     cfg = nbgrader_config(config, exchange_root)
     cfg.ExchangeCollect.update = update
     coursedir = CourseDirectory(config=cfg)
-    try:
-        ExchangeCollect(coursedir=coursedir, authenticator=Authenticator(config=cfg), config=cfg).start()
-    except ExchangeError as exc:
-        raise AutograderError(f"nbgrader collect failed: {exc}") from exc
+    from autograder.nbgrader_log import captured
+
+    app = ExchangeCollect(coursedir=coursedir, authenticator=Authenticator(config=cfg), config=cfg)
+    with captured(app.log) as log:
+        try:
+            app.start()
+        except ExchangeError as exc:
+            raise AutograderError(f"nbgrader collect failed: {log.reason(exc)}") from exc
     submitted = config.course_root / "submitted"
     students = tuple(sorted(p.name for p in submitted.iterdir() if (p / config.assignment).is_dir())) \
         if submitted.is_dir() else ()
