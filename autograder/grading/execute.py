@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -37,14 +38,33 @@ class CellOutcome:
     printed_score: float | None = None          # nbgrader convention: a grade cell may return a number
 
 
+class StopCause(str, Enum):
+    """Why execution stopped before the last cell: *what* happened (`Execution.stopped` says it in words)."""
+
+    NOTEBOOK_TIME_LIMIT = "notebook_time_limit"   # the whole notebook ran past its limit
+    CELL_STUCK = "cell_stuck"          # a cell ran past its limit and ignored the interrupt: kernel shut down
+    KERNEL_DIED = "kernel_died"        # crash, os._exit or out of memory
+    KERNEL_START = "kernel_start"      # the kernel could not be started: nothing ran
+    WORKER = "worker"                  # the grading worker failed or did not finish: nothing ran
+
+
 @dataclass(frozen=True)
 class Execution:
     outcomes: Mapping[int, CellOutcome]   # by cell index, code cells only
     runtime_s: float
     stopped: str = ""                      # why execution stopped early ("" if every cell ran)
+    cause: StopCause | None = None         # set exactly when `stopped` is; an Execution that is built with
+                                           # a `stopped` text but no cause is a worker failure (the sandbox's)
+
+    def __post_init__(self) -> None:
+        if self.stopped and self.cause is None:
+            object.__setattr__(self, "cause", StopCause.WORKER)
+        if self.cause is not None and not self.stopped:
+            raise ValueError(f"an execution stopped by {self.cause.value} needs the reason in `stopped`")
 
     def to_json(self) -> dict:
         return {"runtime_s": self.runtime_s, "stopped": self.stopped,
+                "cause": self.cause.value if self.cause else None,
                 "outcomes": [dataclasses.asdict(o) for o in self.outcomes.values()]}
 
     @classmethod
@@ -55,7 +75,8 @@ class Execution:
             outcomes[int(o["index"])] = CellOutcome(index=int(o["index"]), ran=bool(o["ran"]), error=error,
                                                     timed_out=bool(o["timed_out"]),
                                                     printed_score=o.get("printed_score"))
-        return cls(outcomes=outcomes, runtime_s=float(data["runtime_s"]), stopped=str(data["stopped"]))
+        cause = StopCause(data["cause"]) if data.get("cause") else None
+        return cls(outcomes=outcomes, runtime_s=float(data["runtime_s"]), stopped=str(data["stopped"]), cause=cause)
 
 
 class LimitedOutputClient(NotebookClient):
@@ -126,7 +147,7 @@ def execute_notebook(
     outcomes: dict[int, CellOutcome] = {}
     replies: dict[int, dict] = {}
     client.on_cell_executed = lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply)
-    stopped = ""
+    stopped, cause = "", None
     try:
         with client.setup_kernel(env=dict(env), cwd=str(workdir),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
@@ -136,6 +157,7 @@ def execute_notebook(
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     stopped = f"the notebook time limit ({notebook_timeout_s:.0f} s) was reached"
+                    cause = StopCause.NOTEBOOK_TIME_LIMIT
                     break
                 limit = min(cell_timeout(cell), remaining)
                 client.timeout = max(1, int(limit + 0.999))
@@ -145,21 +167,24 @@ def execute_notebook(
                     outcomes[index] = CellOutcome(index=index, ran=True, timed_out=True)
                     if limit < cell_timeout(cell):
                         stopped = f"the notebook time limit ({notebook_timeout_s:.0f} s) was reached"
+                        cause = StopCause.NOTEBOOK_TIME_LIMIT
                         break
                     if not _recover(client):
                         stopped = (f"cell {index} ran past its {limit:.0f} s limit and did not stop "
                                    f"when interrupted; the kernel was shut down")
+                        cause = StopCause.CELL_STUCK
                         break
                     continue
                 except DeadKernelError:
                     outcomes[index] = CellOutcome(index=index, ran=True, error=(
                         "DeadKernelError", "the kernel died while running this cell", ""))
                     stopped = f"the kernel died in cell {index} (crash, os._exit or out of memory)"
+                    cause = StopCause.KERNEL_DIED
                     break
                 outcomes[index] = _outcome(index, cell, replies.get(index))
     except RuntimeError as exc:   # kernel failed to start
-        stopped = f"the kernel could not be started ({exc})"
-    return Execution(outcomes=outcomes, runtime_s=time.monotonic() - started, stopped=stopped)
+        stopped, cause = f"the kernel could not be started ({exc})", StopCause.KERNEL_START
+    return Execution(outcomes=outcomes, runtime_s=time.monotonic() - started, stopped=stopped, cause=cause)
 
 
 def _recover(client: NotebookClient) -> bool:
