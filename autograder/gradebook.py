@@ -1,21 +1,44 @@
 """The only module that reads or writes the gradebook.
 
 Grades live in nbgrader's gradebook (so formgrader and nbgrader's own exports see them),
-and, in the same sqlite file and the same transaction, in two tables of the autograder's:
-``autograder_results`` (one row per student, notebook and test, with status and reason)
-and ``autograder_submissions`` (one row per student and assignment: submission hash,
-autograder version, config digest, datasets used). Recording a submission is one
-transaction: either all of its rows change, or none do.
+and, in the same sqlite file and the same transaction, in four tables of the autograder's:
+``autograder_results`` (one row per student, notebook and test, with status and reason),
+``autograder_notebooks`` (state, runtime and notes per notebook), ``autograder_metrics`` (the
+saved models as measured) and ``autograder_submissions`` (one row per student and assignment:
+submission hash, autograder version, config digest, lateness, datasets used). Recording a
+submission is one transaction: either all of its rows change, or none do.
+
+Decisions:
+- **One schema.** The four tables are declared once, as the frozen row types below: every field is
+  a column (`_column` names its SQL type, whether it is part of the key, and the default older
+  gradebooks get when it is added). The `Table`s, the readers (`ResultRow(**row)`), the rows
+  `record()` writes (`ResultRow.of(...)`, inserted field by field) and the columns an upgrade adds
+  are all derived from those fields.
+- **Typed values.** Notes are stored as a JSON list of ``{"kind", "text"}`` and read back as
+  `Note`s, a notebook's state as its `NotebookState` value, datasets and training histories as
+  JSON; no reader splits text.
+- **Upgrades in place.** `SCHEMA_VERSION` is kept in ``autograder_schema``. Opening an older
+  gradebook adds the columns it lacks and converts its rows (`_upgrade`), keeping every row.
+- **nbgrader's manual grading is nbgrader's.** `record()` writes `auto_score` and the late penalty;
+  `manual_score`, `extra_credit` and comments are never written, and `needs_manual_grade`
+  follows nbgrader's own autograde rule (a cell needs review when a TA's score exists or there is
+  no automatic one), so a re-grade never loses what a TA entered in formgrader.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import json
+import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     Integer,
@@ -29,134 +52,332 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.types import TypeDecorator
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec
-from autograder.nbgrader_env import prepare_nbgrader
-from autograder.results import SubmissionResult
+from autograder.results import (
+    ModelMetric,
+    Note,
+    NotebookResult,
+    NotebookState,
+    NoteKind,
+    SubmissionResult,
+    TestResult,
+)
 
-_meta = MetaData()
-RESULTS = Table(
-    "autograder_results", _meta,
-    Column("student", String(128), primary_key=True),
-    Column("assignment", String(128), primary_key=True),
-    Column("notebook", String(128), primary_key=True),
-    Column("test", String(128), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("points", Float, nullable=False),
-    Column("max_points", Float, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("hidden", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("detail", Text, nullable=False),
-)
-SUBMISSIONS = Table(
-    "autograder_submissions", _meta,
-    Column("student", String(128), primary_key=True),
-    Column("assignment", String(128), primary_key=True),
-    Column("score", Float, nullable=False),
-    Column("max_score", Float, nullable=False),
-    Column("submission_sha256", String(64), nullable=False),
-    Column("autograder_version", String(32), nullable=False),
-    Column("config_digest", String(64), nullable=False),
-    Column("graded_at", String(32), nullable=False),
-    Column("datasets", Text, nullable=False),
-    Column("notes", Text, nullable=False),
-    Column("problems", Text, nullable=False),
-    Column("result_key", String(64), nullable=False, default=""),
-    Column("submitted_at", String(32), nullable=False, default=""),
-    Column("late_s", Float, nullable=False, default=0.0),
-    Column("penalty", Float, nullable=False, default=0.0),
-    Column("intake_notes", Text, nullable=False, default=""),
-)
-# Columns added after the first release: (name, SQL type and default) for ALTER TABLE on old gradebooks.
-_ADDED_SUBMISSION_COLUMNS = (
-    ("result_key", "VARCHAR(64) NOT NULL DEFAULT ''"),
-    ("submitted_at", "VARCHAR(32) NOT NULL DEFAULT ''"),
-    ("late_s", "FLOAT NOT NULL DEFAULT 0"),
-    ("penalty", "FLOAT NOT NULL DEFAULT 0"),
-    ("intake_notes", "TEXT NOT NULL DEFAULT ''"),
-)
-NOTEBOOKS = Table(
-    "autograder_notebooks", _meta,
-    Column("student", String(128), primary_key=True),
-    Column("assignment", String(128), primary_key=True),
-    Column("notebook", String(128), primary_key=True),
-    Column("runtime_s", Float, nullable=False),
-    Column("problem", Text, nullable=False),
-    Column("notes", Text, nullable=False),
-)
-METRICS = Table(
-    "autograder_metrics", _meta,
-    Column("student", String(128), primary_key=True),
-    Column("assignment", String(128), primary_key=True),
-    Column("notebook", String(128), primary_key=True),
-    Column("model", String(128), primary_key=True),
-    Column("metric", String(32), nullable=False),
-    Column("value", Float),            # NULL when the model could not be measured
-    Column("baseline", Float),
-    Column("reported", Float),
-    Column("epochs", Integer),
-    Column("params", Integer),
-    Column("history", Text, nullable=False),   # JSON {"loss": [...], "val_accuracy": [...], ...}
-)
+SCHEMA_VERSION = 2      # 1: notes as lines of text, no notebook state; 2: typed JSON notes and states
+
+
+# ---- column types for typed values --------------------------------------------------------------
+class NotesJSON(TypeDecorator):
+    """tuple[Note, ...] <-> JSON list of {"kind", "text"}."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return json.dumps([n.to_json() for n in value or ()])
+
+    def process_result_value(self, value, dialect):
+        return tuple(Note.from_json(n) for n in json.loads(value or "[]"))
+
+
+class LinesJSON(TypeDecorator):
+    """tuple[str, ...] <-> JSON list of strings."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return json.dumps(list(value or ()))
+
+    def process_result_value(self, value, dialect):
+        return tuple(str(v) for v in json.loads(value or "[]"))
+
+
+class HistoryJSON(TypeDecorator):
+    """Keras history {"loss": [...], ...} <-> JSON object."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return json.dumps({k: list(v) for k, v in (value or {}).items()})
+
+    def process_result_value(self, value, dialect):
+        return json.loads(value or "{}")
+
+
+class StateText(TypeDecorator):
+    """NotebookState <-> its value."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return NotebookState(value).value
+
+    def process_result_value(self, value, dialect):
+        return NotebookState(value)
+
+
+def _column(sql_type: Any, *, key: bool = False, nullable: bool = False, added: str | None = None) -> Any:
+    """A row field that is a column. `added`: the SQL literal that rows of an older gradebook get
+    when the column is added to it (every column after the first release has one)."""
+    return dataclasses.field(metadata={"column": (sql_type, key, nullable, added)})
+
+
+def _table(name: str, row_type: type, meta: MetaData) -> Table:
+    columns = []
+    for f in dataclasses.fields(row_type):
+        sql_type, key, nullable, added = f.metadata["column"]
+        columns.append(Column(f.name, sql_type, primary_key=key, nullable=nullable,
+                              server_default=text(added) if added is not None else None))
+    return Table(name, meta, *columns)
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """A row as the values of its table's columns (field by field: nothing is left out)."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+# ---- the schema: one frozen row type per table -----------------------------------------------
+@dataclass(frozen=True)
+class ResultRow:
+    """One test of one notebook (results.TestResult)."""
+
+    student: str = _column(String(128), key=True)
+    assignment: str = _column(String(128), key=True)
+    notebook: str = _column(String(128), key=True)
+    test: str = _column(String(128), key=True)
+    position: int = _column(Integer)              # the test's place in its notebook
+    points: float = _column(Float)
+    max_points: float = _column(Float)
+    status: str = _column(String(16))
+    reason: str = _column(Text)
+    hidden: bool = _column(Boolean)
+    kind: str = _column(String(16))
+    detail: str = _column(Text)
+
+    @classmethod
+    def of(cls, result: SubmissionResult, nb: NotebookResult, position: int, t: TestResult) -> "ResultRow":
+        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook, test=t.test,
+                   position=position, points=t.points, max_points=t.max_points, status=t.status, reason=t.reason,
+                   hidden=bool(t.hidden), kind=t.kind, detail=t.detail)
 
 
 @dataclass(frozen=True)
-class ResultRow:
-    student: str
-    assignment: str
-    notebook: str
-    test: str
-    points: float
-    max_points: float
-    status: str
-    reason: str
-    hidden: bool
-    kind: str
-    detail: str
+class NotebookRow:
+    """One notebook of one submission (results.NotebookResult without its tests and metrics)."""
+
+    student: str = _column(String(128), key=True)
+    assignment: str = _column(String(128), key=True)
+    notebook: str = _column(String(128), key=True)
+    runtime_s: float = _column(Float)
+    problem: str = _column(Text)                  # why it was not graded ("" unless state is NOT_GRADED)
+    notes: tuple[Note, ...] = _column(NotesJSON)
+    state: NotebookState = _column(StateText, added="'graded'")
+    datasets: tuple[str, ...] = _column(LinesJSON, added="'[]'")
+
+    @classmethod
+    def of(cls, result: SubmissionResult, nb: NotebookResult) -> "NotebookRow":
+        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook,
+                   runtime_s=nb.runtime_s, problem=nb.problem, notes=tuple(nb.notes), state=nb.state,
+                   datasets=tuple(nb.datasets))
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One saved model as the grader measured it (results.ModelMetric)."""
+
+    student: str = _column(String(128), key=True)
+    assignment: str = _column(String(128), key=True)
+    notebook: str = _column(String(128), key=True)
+    model: str = _column(String(128), key=True)
+    metric: str = _column(String(32))
+    value: float | None = _column(Float, nullable=True)       # None when the model could not be measured
+    baseline: float | None = _column(Float, nullable=True)
+    reported: float | None = _column(Float, nullable=True)
+    epochs: int | None = _column(Integer, nullable=True)
+    params: int | None = _column(Integer, nullable=True)
+    history: dict[str, list[float]] = _column(HistoryJSON)    # {"loss": [...], "val_accuracy": [...], ...}
+
+    @classmethod
+    def of(cls, result: SubmissionResult, nb: NotebookResult, m: ModelMetric) -> "MetricRow":
+        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook, model=m.model,
+                   metric=m.metric, value=m.value, baseline=m.baseline, reported=m.reported, epochs=m.epochs,
+                   params=m.params, history={k: list(v) for k, v in m.history.items()})
 
 
 @dataclass(frozen=True)
 class SubmissionRow:
-    student: str
-    assignment: str
-    score: float
-    max_score: float
-    submission_sha256: str
-    autograder_version: str
-    config_digest: str
-    graded_at: str
-    datasets: str
-    notes: str
-    problems: str
-    result_key: str
-    submitted_at: str = ""
-    late_s: float = 0.0
-    penalty: float = 0.0
-    intake_notes: str = ""
+    """One student's graded assignment (results.SubmissionResult without its notebooks)."""
+
+    student: str = _column(String(128), key=True)
+    assignment: str = _column(String(128), key=True)
+    score: float = _column(Float)                 # raw: before the late penalty
+    max_score: float = _column(Float)
+    submission_sha256: str = _column(String(64))
+    autograder_version: str = _column(String(32))
+    config_digest: str = _column(String(64))      # the config's grade digest
+    graded_at: str = _column(String(32))
+    datasets: tuple[str, ...] = _column(LinesJSON)
+    result_key: str = _column(String(64), added="''")
+    submitted_at: str = _column(String(32), added="''")
+    late_s: float = _column(Float, added="0")
+    penalty: float = _column(Float, added="0")
+    intake_notes: tuple[Note, ...] = _column(NotesJSON, added="'[]'")
 
     @property
     def final_score(self) -> float:
         return round(max(0.0, self.score - self.penalty), 6)
 
+    @classmethod
+    def of(cls, result: SubmissionResult) -> "SubmissionRow":
+        return cls(student=result.student, assignment=result.assignment, score=result.score,
+                   max_score=result.max_score, submission_sha256=result.submission_sha256,
+                   autograder_version=result.autograder_version, config_digest=result.config_digest,
+                   graded_at=result.graded_at, datasets=tuple(result.datasets), result_key=result.result_key,
+                   submitted_at=result.submitted_at, late_s=result.late_s, penalty=result.penalty,
+                   intake_notes=tuple(result.intake_notes))
 
-@dataclass(frozen=True)
-class MetricRow:
-    """One saved model as the grader measured it (see results.ModelMetric)."""
 
-    student: str
-    assignment: str
-    notebook: str
-    model: str
-    metric: str
-    value: float | None
-    baseline: float | None
-    reported: float | None
-    epochs: int | None
-    params: int | None
-    history: dict[str, list[float]]
+_meta = MetaData()
+RESULTS = _table("autograder_results", ResultRow, _meta)
+NOTEBOOKS = _table("autograder_notebooks", NotebookRow, _meta)
+METRICS = _table("autograder_metrics", MetricRow, _meta)
+SUBMISSIONS = _table("autograder_submissions", SubmissionRow, _meta)
+SCHEMA = Table("autograder_schema", _meta, Column("version", Integer, nullable=False))
+ROW_TYPES = {RESULTS: ResultRow, NOTEBOOKS: NotebookRow, METRICS: MetricRow, SUBMISSIONS: SubmissionRow}
+
+
+# ---- upgrades of older gradebooks -------------------------------------------------------------
+# Version 1 wrote notes as lines of prose. These are the texts its stages wrote, read once when such a
+# gradebook is upgraded; nothing reads note texts after that. (substring, kind), the first match wins.
+_V1_NOTE_KINDS = (
+    ("WARNING: graded without a sandbox", NoteKind.SANDBOX),
+    ("the notebook was saved as nbformat", NoteKind.REPAIR),
+    ("answer cell '", NoteKind.ANSWER_CELLS),
+    ("test cell '", NoteKind.TAMPERING),
+    ("ran past its", NoteKind.TIMEOUT),
+    ("the notebook time limit", NoteKind.TIMEOUT),
+    ("the kernel died", NoteKind.KERNEL),
+    ("FLAG: the notebook reported", NoteKind.METRIC),
+)
+_V1_NOT_SUBMITTED = "not submitted"     # version 1's reason on every test of a notebook not handed in
+
+
+def _v1_notes(lines: str, *, problem: str = "") -> list[dict[str, str]]:
+    """A version-1 notes column as JSON notes; the note that repeated the problem is left out (the
+    problem is the not-graded state's why now)."""
+    notes = []
+    for line in (lines or "").split("\n"):
+        if not line or line == problem:
+            continue
+        kind = next((k for part, k in _V1_NOTE_KINDS if part in line), NoteKind.OTHER)
+        notes.append(Note(kind, line).to_json())
+    return notes
+
+
+def _v1_intake_notes(lines: str) -> list[dict[str, str]]:
+    return [Note(NoteKind.TIMESTAMP if line.startswith("submitted ") else NoteKind.INTAKE, line).to_json()
+            for line in (lines or "").split("\n") if line]
+
+
+def _to_v2(conn) -> None:
+    """Version 1 -> 2: typed JSON notes, notebook states, JSON datasets; the submissions' copies of the
+    notebooks' notes and problems (`notes`, `problems`) are dropped."""
+    not_submitted = set(conn.execute(text(
+        "SELECT student, assignment, notebook FROM autograder_results GROUP BY student, assignment, notebook "
+        "HAVING SUM(CASE WHEN reason = :r THEN 0 ELSE 1 END) = 0"), {"r": _V1_NOT_SUBMITTED}).all())
+    for student, assignment, notebook, problem, notes in conn.execute(text(
+            "SELECT student, assignment, notebook, problem, notes FROM autograder_notebooks")).all():
+        state = (NotebookState.NOT_GRADED if problem else NotebookState.NOT_SUBMITTED
+                 if (student, assignment, notebook) in not_submitted else NotebookState.GRADED)
+        conn.execute(text("UPDATE autograder_notebooks SET notes = :notes, state = :state, datasets = '[]' "
+                          "WHERE student = :s AND assignment = :a AND notebook = :n"),
+                     {"notes": json.dumps(_v1_notes(notes, problem=problem)), "state": state.value,
+                      "s": student, "a": assignment, "n": notebook})
+    for student, assignment, datasets, intake in conn.execute(text(
+            "SELECT student, assignment, datasets, intake_notes FROM autograder_submissions")).all():
+        conn.execute(text("UPDATE autograder_submissions SET datasets = :d, intake_notes = :i "
+                          "WHERE student = :s AND assignment = :a"),
+                     {"d": json.dumps([d for d in (datasets or "").split("\n") if d]),
+                      "i": json.dumps(_v1_intake_notes(intake)), "s": student, "a": assignment})
+    present = {c["name"] for c in inspect(conn).get_columns("autograder_submissions")}
+    for column in ("notes", "problems"):
+        if column in present:
+            conn.execute(text(f"ALTER TABLE autograder_submissions DROP COLUMN {column}"))
+
+
+MIGRATIONS = {2: _to_v2}     # version reached -> the step that reaches it from the one before
+
+
+def _upgrade(engine) -> None:
+    """Create the autograder's tables, or bring an older gradebook's up to SCHEMA_VERSION in place
+    (one transaction): add every declared column a table lacks (with its `added` default), then run
+    the data steps of MIGRATIONS that the gradebook has not had."""
+    existing = set(inspect(engine).get_table_names())
+    ours = {t.name for t in ROW_TYPES}
+    with engine.begin() as conn:
+        _meta.create_all(conn)
+        version = conn.execute(select(SCHEMA.c.version)).scalar()
+        if version is None:     # no version recorded: version 1 if the tables were there, else new
+            version = 1 if existing & ours else SCHEMA_VERSION
+            conn.execute(insert(SCHEMA).values(version=version))
+        if version > SCHEMA_VERSION:
+            from autograder.errors import AutograderError
+            raise AutograderError(f"the gradebook {engine.url} was written by a newer autograder "
+                                  f"(schema {version}; this one reads up to {SCHEMA_VERSION}): upgrade the autograder")
+        for table in ROW_TYPES:
+            if table.name not in existing:
+                continue
+            present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    default = column.server_default.arg.text if column.server_default is not None else None
+                    if default is None:
+                        raise RuntimeError(f"{table.name}.{column.name} has no default for older gradebooks")
+                    sql_type = column.type.compile(dialect=conn.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {sql_type} "
+                                      f"NOT NULL DEFAULT {default}" if not column.nullable else
+                                      f"ALTER TABLE {table.name} ADD COLUMN {column.name} {sql_type}"))
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[target](conn)
+        if version != SCHEMA_VERSION:
+            conn.execute(SCHEMA.update().values(version=SCHEMA_VERSION))
+
+
+def _ensure_alembic_on_path() -> None:
+    """nbgrader runs `alembic` by name when it creates a gradebook; make the venv's bin/ visible."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+
+
+def prepare_nbgrader() -> None:
+    """Before nbgrader creates any gradebook (ours, or release's scratch one): its schema head
+    is read in-process, and `alembic` is findable should nbgrader still run it."""
+    import nbgrader.api
+
+    _ensure_alembic_on_path()
+    nbgrader.api.get_alembic_version = _alembic_head
+
+
+@functools.lru_cache(maxsize=1)
+def _alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read in-process.
+
+    nbgrader asks a freshly started `alembic heads` subprocess for it (about 3 s) every time it
+    creates a gradebook; the answer only depends on the installed nbgrader."""
+    import nbgrader
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 class Gradebook:
@@ -172,13 +393,7 @@ class Gradebook:
         self._nb = NbGradebook(config.resolved_gradebook_url, course_id=config.course_id)
         # nbgrader stores naive UTC datetimes
         self._due = config.due_at.astimezone(dt.timezone.utc).replace(tzinfo=None) if config.due_at else None
-        _meta.create_all(self._nb.engine)
-        columns = {c["name"] for c in inspect(self._nb.engine).get_columns("autograder_submissions")}
-        missing = [(name, sql) for name, sql in _ADDED_SUBMISSION_COLUMNS if name not in columns]
-        if missing:     # a gradebook written by an older version: add the new columns, keep every row
-            with self._nb.engine.begin() as conn:
-                for name, sql in missing:
-                    conn.execute(text(f"ALTER TABLE autograder_submissions ADD COLUMN {name} {sql}"))
+        _upgrade(self._nb.engine)
 
     def __enter__(self) -> "Gradebook":
         return self
@@ -235,7 +450,8 @@ class Gradebook:
                     grade = grades.get(cell.id) or nb_api.Grade(cell_id=cell.id, notebook=sub_nb)
                     test = next((t for t in nb_result.tests if t.test == cell.name), None)
                     grade.auto_score = test.points if test else 0.0
-                    grade.needs_manual_grade = False
+                    # nbgrader's SaveAutoGrades rule; manual_score and extra_credit stay the TA's
+                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
                     db.add(grade)
                 for cell in notebook.solution_cells:
                     if not any(c.cell_id == cell.id for c in sub_nb.comments):
@@ -243,72 +459,52 @@ class Gradebook:
                 sub_nb.late_submission_penalty = (
                     round(result.penalty * nb_result.score / raw, 6) if raw > 0 and result.penalty else None)
 
-            key = dict(student=result.student, assignment=result.assignment)
-            for table in (RESULTS, SUBMISSIONS, NOTEBOOKS, METRICS):
+            for table in ROW_TYPES:
                 db.execute(delete(table).where(table.c.student == result.student,
                                                table.c.assignment == result.assignment))
-            rows = [dict(key, notebook=n.notebook, test=t.test, position=i, points=t.points,
-                         max_points=t.max_points, status=t.status, reason=t.reason, hidden=int(t.hidden),
-                         kind=t.kind, detail=t.detail)
-                    for n in result.notebooks for i, t in enumerate(n.tests)]
-            if rows:
-                db.execute(insert(RESULTS), rows)
-            db.execute(insert(NOTEBOOKS), [dict(key, notebook=n.notebook, runtime_s=n.runtime_s,
-                                                problem=n.problem, notes="\n".join(n.notes))
-                                           for n in result.notebooks])
-            metric_rows = [dict(key, notebook=n.notebook, model=m.model, metric=m.metric, value=m.value,
-                                baseline=m.baseline, reported=m.reported, epochs=m.epochs, params=m.params,
-                                history=json.dumps({k: list(v) for k, v in m.history.items()}))
-                           for n in result.notebooks for m in n.metrics]
-            if metric_rows:
-                db.execute(insert(METRICS), metric_rows)
-            db.execute(insert(SUBMISSIONS).values(
-                **key, score=result.score, max_score=result.max_score,
-                submission_sha256=result.submission_sha256, autograder_version=result.autograder_version,
-                config_digest=result.config_digest, graded_at=result.graded_at,
-                datasets="\n".join(result.datasets),
-                notes="\n".join(f"{n.notebook}: {note}" for n in result.notebooks for note in n.notes),
-                problems="\n".join(f"{n.notebook}: {n.problem}" for n in result.notebooks if n.problem),
-                result_key=result.result_key, submitted_at=result.submitted_at, late_s=result.late_s,
-                penalty=result.penalty, intake_notes="\n".join(result.intake_notes)))
+            rows = {RESULTS: [ResultRow.of(result, n, i, t) for n in result.notebooks for i, t in enumerate(n.tests)],
+                    NOTEBOOKS: [NotebookRow.of(result, n) for n in result.notebooks],
+                    METRICS: [MetricRow.of(result, n, m) for n in result.notebooks for m in n.metrics],
+                    SUBMISSIONS: [SubmissionRow.of(result)]}
+            for table, table_rows in rows.items():
+                if table_rows:
+                    db.execute(insert(table), [_values(r) for r in table_rows])
             db.commit()
         except BaseException:
             db.rollback()
             raise
 
     # ---- reading ----------------------------------------------------------------------
-    def results(self, assignment: str | None = None) -> list[ResultRow]:
-        query = select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment, RESULTS.c.notebook,
-                                         RESULTS.c.position)
+    def _read(self, table: Table, assignment: str | None, *order: Any) -> list[Any]:
+        query = select(table).order_by(*order)
         if assignment:
-            query = query.where(RESULTS.c.assignment == assignment)
-        return [ResultRow(**{k: v for k, v in row._mapping.items() if k != "position"})
-                for row in self._nb.db.execute(query)]
+            query = query.where(table.c.assignment == assignment)
+        row_type = ROW_TYPES[table]
+        return [row_type(**row._mapping) for row in self._nb.db.execute(query)]
+
+    def results(self, assignment: str | None = None) -> list[ResultRow]:
+        c = RESULTS.c
+        return self._read(RESULTS, assignment, c.student, c.assignment, c.notebook, c.position)
 
     def submissions(self, assignment: str | None = None) -> list[SubmissionRow]:
-        query = select(SUBMISSIONS).order_by(SUBMISSIONS.c.student)
-        if assignment:
-            query = query.where(SUBMISSIONS.c.assignment == assignment)
-        return [SubmissionRow(**row._mapping) for row in self._nb.db.execute(query)]
+        return self._read(SUBMISSIONS, assignment, SUBMISSIONS.c.student)
 
     def metrics(self, assignment: str | None = None) -> list[MetricRow]:
-        query = select(METRICS).order_by(METRICS.c.student, METRICS.c.notebook, METRICS.c.model)
-        if assignment:
-            query = query.where(METRICS.c.assignment == assignment)
-        return [MetricRow(**{**row._mapping, "history": json.loads(row.history or "{}")})
-                for row in self._nb.db.execute(query)]
+        c = METRICS.c
+        return self._read(METRICS, assignment, c.student, c.notebook, c.model)
+
+    def notebooks(self, assignment: str | None = None) -> list[NotebookRow]:
+        return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
+
+    def notebook_rows(self, assignment: str | None = None) -> list[dict]:
+        """`notebooks()` as dicts of column -> typed value."""
+        return [_values(row) for row in self.notebooks(assignment)]
 
     def result_key(self, student: str, assignment: str) -> str | None:
         """The key under which a student's recorded result was graded (None if not graded)."""
         row = self._nb.db.execute(select(SUBMISSIONS.c.result_key).where(
             SUBMISSIONS.c.student == student, SUBMISSIONS.c.assignment == assignment)).first()
         return row[0] if row else None
-
-    def notebook_rows(self, assignment: str | None = None) -> list[dict]:
-        query = select(NOTEBOOKS).order_by(NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
-        if assignment:
-            query = query.where(NOTEBOOKS.c.assignment == assignment)
-        return [dict(row._mapping) for row in self._nb.db.execute(query)]
 
     def nbgrader_score(self, assignment: str, student: str) -> float:
         """The total as nbgrader itself computes it (used to check both records agree)."""
@@ -331,3 +527,69 @@ class Gradebook:
 def open_gradebook(config: GraderConfig) -> Iterator[Gradebook]:
     with Gradebook(config) as gb:
         yield gb
+
+
+
+def recorded_results(gb: Gradebook, *, assignment: str | None = None,
+                     students: tuple[str, ...] = ()) -> list[SubmissionResult]:
+    """The recorded submissions rebuilt as SubmissionResults (tests in recorded order), for printing
+    them again (`autograder scores`). Only `students` when given; sorted by student.
+
+    Built only from the public readers above (submissions, results, notebook_rows), so it follows
+    their schema. A notebook's state is the stored one when the row has it, else it is inferred
+    (a problem: not graded; every test "not submitted": not submitted). Notes stored as a JSON list
+    of {"kind", "text"} come back as they were; plain-text notes (one per line) as NoteKind.OTHER."""
+    from autograder.grading.pipeline import NOT_SUBMITTED
+    from autograder.results import NotebookResult, NotebookState, TestResult
+
+    wanted = set(students)
+    subs = [s for s in gb.submissions(assignment) if not wanted or s.student in wanted]
+    keys = {(s.student, s.assignment) for s in subs}
+    tests: dict[tuple[str, str, str], list[TestResult]] = {}
+    for r in gb.results(assignment):
+        if (r.student, r.assignment) in keys:
+            tests.setdefault((r.student, r.assignment, r.notebook), []).append(TestResult(
+                test=r.test, points=r.points, max_points=r.max_points, status=r.status, reason=r.reason,
+                hidden=bool(r.hidden), kind=r.kind, detail=r.detail))
+    notebooks: dict[tuple[str, str], list[NotebookResult]] = {}
+    for row in gb.notebook_rows(assignment):
+        key = (row["student"], row["assignment"])
+        if key not in keys:
+            continue
+        nb_tests = tuple(tests.get((*key, row["notebook"]), ()))
+        problem = row.get("problem") or ""
+        if row.get("state"):
+            state = NotebookState(row["state"])
+        elif problem:
+            state = NotebookState.NOT_GRADED
+        elif nb_tests and all(t.reason == NOT_SUBMITTED for t in nb_tests):
+            state = NotebookState.NOT_SUBMITTED
+        else:
+            state = NotebookState.GRADED
+        notebooks.setdefault(key, []).append(NotebookResult(
+            notebook=row["notebook"], tests=nb_tests, runtime_s=float(row.get("runtime_s") or 0.0),
+            problem=problem, notes=_stored_notes(row.get("notes")), state=state))
+    return [SubmissionResult(
+        student=s.student, assignment=s.assignment, notebooks=tuple(notebooks.get((s.student, s.assignment), ())),
+        submission_sha256=s.submission_sha256, autograder_version=s.autograder_version,
+        config_digest=s.config_digest, graded_at=s.graded_at, result_key=s.result_key,
+        submitted_at=s.submitted_at, late_s=s.late_s, penalty=s.penalty,
+        intake_notes=_stored_notes(s.intake_notes)) for s in subs]
+
+
+def _stored_notes(value) -> tuple:
+    """Notes as a reader returned them: Notes already, a JSON list of {"kind", "text"}, or plain text
+    with one note per line (NoteKind.OTHER)."""
+    from autograder.results import Note, NoteKind
+
+    if not value:
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return tuple(Note(NoteKind.OTHER, line) for line in value.split("\n") if line)
+    if not isinstance(value, (list, tuple)):
+        return (Note(NoteKind.OTHER, str(value)),)
+    return tuple(n if isinstance(n, Note) else Note.from_json(n) if isinstance(n, dict) else Note(NoteKind.OTHER, str(n))
+                 for n in value)

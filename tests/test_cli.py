@@ -181,3 +181,111 @@ def test_captured_nbgrader_log_prefers_the_logged_cause_over_the_pointer() -> No
         pass
     assert quiet.reason(KeyError("y")) == "'y'"
     assert not log.handlers
+
+
+# ---- the command line itself: help, shared options, refusing to write nothing ----
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in action.choices.items():
+        yield name, sub
+        yield from ((f"{name} {n}", s) for n, s in _subparsers(sub)) if any(
+            isinstance(a, argparse._SubParsersAction) for a in sub._actions) else ()
+
+
+def test_no_command_prints_the_commands_and_examples_and_exits_2(course_root: Path) -> None:
+    result = run(cwd=course_root)
+    assert result.returncode == 2 and result.stdout == ""
+    for command in ("release", "grade", "scores", "export", "feedback", "report", "check"):
+        assert f"\n    {command} " in result.stderr, command
+    assert "examples:" in result.stderr and "autograder scores --student alice" in result.stderr
+    assert run("--help", cwd=course_root).returncode == 0
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    import argparse
+
+    from autograder.cli import build_parser
+
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}" for name, sub in _subparsers(build_parser())
+               for a in sub._actions if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()]
+    assert not missing
+
+
+def test_assignment_is_declared_once_and_shared() -> None:
+    from autograder.cli import build_parser
+
+    actions = {name: a for name, sub in _subparsers(build_parser()) for a in sub._actions
+               if "--assignment" in a.option_strings}
+    assert {"release", "validate", "grade", "scores", "collect", "export", "feedback", "calibrate",
+            "similarity", "report"} <= set(actions)
+    assert len({id(a) for a in actions.values()}) == 1       # one argparse action, from one parent parser
+
+
+@pytest.fixture
+def graded_course(scratch_course: Path) -> Path:
+    """A course copy whose gradebook holds two synthetic topic-1 students, ann and ben."""
+    from report_factories import synthetic_result
+
+    from autograder.config import load_config
+    from autograder.course.notebooks import load_source
+    from autograder.gradebook import Gradebook
+
+    config = load_config(scratch_course)
+    spec, _ = load_source(config)
+    with Gradebook(config) as gb:
+        gb.sync_assignment(spec)
+        gb.record(synthetic_result(spec, "ann"))
+        gb.record(synthetic_result(spec, "ben", lost={"test_rnn_forward_visible": "wrong shape"}))
+    return scratch_course
+
+
+def _main(*args: str, course: Path, capsys) -> tuple[int, str, str]:
+    from autograder.cli import main
+
+    code = main(["--course-root", str(course), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("args, message", [
+    (("export", "--output", "{tmp}/g.csv", "--assignment", "week4_rnn"), r"--assignment week4_rnn: .*Did you mean 'week3_rnn'"),
+    (("export", "--output", "{tmp}/g.csv", "--student", "anne"), r"--student anne: .*Did you mean 'ann'"),
+    (("export", "--format", "nbgrader", "--output", "{tmp}/g.csv", "--student", "zed"), r"--student zed"),
+    (("feedback", "--output", "{tmp}/fb", "--student", "bem"), r"--student bem: .*Did you mean 'ben'"),
+    (("feedback", "--output", "{tmp}/fb", "--assignment", "week3"), r"--assignment week3: "),
+    (("report", "--output", "{tmp}/r.html", "--assignment", "week_3_rnn"), r"--assignment week_3_rnn: "),
+    (("scores", "--student", "carl"), r"--student carl: "),
+])
+def test_unknown_assignment_or_student_is_refused_with_the_reason(graded_course: Path, tmp_path: Path, capsys,
+                                                                  args: tuple, message: str) -> None:
+    import re
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, out, err = _main(*(a.format(tmp=out_dir) for a in args), course=graded_course, capsys=capsys)
+    assert code == 2 and re.search(message, err), err
+    assert not list(out_dir.iterdir())                      # nothing written
+
+
+def test_known_student_is_exported_alone(graded_course: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = _main("export", "--output", str(tmp_path / "g.csv"), "--student", "ben", course=graded_course,
+                         capsys=capsys)
+    rows = list(csv.DictReader((tmp_path / "g.csv").open()))
+    assert code == 0 and rows and {r["student"] for r in rows} == {"ben"}
+    code, out, _ = _main("feedback", "--output", str(tmp_path / "fb"), "--student", "ann", course=graded_course,
+                         capsys=capsys)
+    assert code == 0 and [p.name for p in (tmp_path / "fb").iterdir()] == ["ann"]
+
+
+@pytest.mark.parametrize("command", [("export", "--output", "{tmp}/g.csv"), ("feedback", "--output", "{tmp}/fb"),
+                                     ("report", "--output", "{tmp}/r.html")])
+def test_nothing_to_write_exits_non_zero_with_the_reason(scratch_course: Path, tmp_path: Path, capsys,
+                                                         command: tuple) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = _main(*(a.format(tmp=out_dir) for a in command), course=scratch_course, capsys=capsys)
+    assert code == 2 and "nothing to write" in err and "autograder grade" in err, err
+    assert not list(out_dir.iterdir()) and not (scratch_course / "gradebook.db").exists()

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from autograder import __version__
-from autograder.cli.format import format_intake, format_scores, format_summary
+from autograder.cli.format import format_intake, format_scores, format_students, format_summary
 from autograder.config import GraderConfig, config_as_dict, load_config
 from autograder.errors import AutograderError
 
@@ -88,24 +89,110 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.run.batch import default_workers, grade_path
 
     config = _config(args)
+    if not _release_is_current(config, allow_stale=args.allow_stale):
+        return 1
     executed = config.course_root / "autograded"
     report = grade_path(config=config, path=Path(args.path), students=tuple(args.student or ()),
                         executed_root=executed, progress=not args.no_progress, force=args.force,
                         workers=args.workers or default_workers(), scheduler=args.scheduler,
                         roster=Path(args.roster) if args.roster else None)
-    print(format_scores(report.results, reasons=not args.quiet))
-    intake = format_intake(report.results)
-    if intake:
-        print(intake)
+    if args.details:
+        print(format_scores(report.results, reasons=True))
+        intake = format_intake(report.results)
+        if intake:
+            print(intake)
+    elif not args.quiet:
+        print(format_students(report.results))
+    if report.unwrapped:
+        print(f"intake: the submissions are in {'/'.join(report.unwrapped)}/ (wrapper folders stripped)")
     for entry in report.skipped:
         print(f"skipped {entry}")
+    if report.unmatched_files:
+        print(f"{len(report.unmatched_files)} notebook files match no notebook of {config.assignment} and were "
+              f"not graded (rename or move them, then grade again):")
+        print("\n".join(f"  unmatched {u.student}: {u.path}: {u.why}" for u in report.unmatched_files))
     if report.unchanged:
         print(f"{len(report.unchanged)} submissions unchanged since they were graded; kept their grades "
               f"(use --force to re-run them).")
     print(format_summary(report))
     print(f"\nGraded {len(report.results)} submissions into {config.gradebook_url}; "
-          f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped.")
+          f"{len(report.failed)} could not be graded, {len(report.skipped)} skipped, "
+          f"{len(report.unmatched_files)} files unmatched.")
+    if not args.details and report.results:
+        print("Every lost test with its reason: `autograder scores --student S` (or `grade --details`).")
     return 0 if report.ok else 1
+
+
+def _release_is_current(config: GraderConfig, *, allow_stale: bool) -> bool:
+    """Whether grading may go on: release/ matches source/ (as `release --check` says), or
+    --allow-stale was given (then a warning names the risk)."""
+    from autograder.course.release import check_release
+
+    stale = check_release(config=config)
+    if not stale:
+        return True
+    files = ", ".join(stale.changed[:6]) + (f" (+{len(stale.changed) - 6} more)" if len(stale.changed) > 6 else "")
+    risk = ("students may be graded on tests, points or hidden tests they were never given, "
+            "or against answer cells their release did not have")
+    if not allow_stale:
+        print(f"autograder: release/{config.assignment} is stale against source/ ({files}): {risk}. "
+              f"Run `autograder release` (and hand the new release out), or grade anyway with --allow-stale.",
+              file=sys.stderr)
+        return False
+    print(f"WARNING: release/{config.assignment} is stale against source/ ({files}); grading anyway "
+          f"(--allow-stale): {risk}.", file=sys.stderr)
+    return True
+
+
+def _close(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _graded_students(config: GraderConfig, *, assignment: str | None, students: Sequence[str] = ()) -> set[str]:
+    """The students with a recorded grade of `assignment` (any assignment when None), after refusing,
+    with the reason, what would write nothing: no gradebook, an empty one, an --assignment it has no
+    grade of, a --student it has no grade of (with a did-you-mean)."""
+    from autograder.gradebook import open_gradebook
+
+    path = config.gradebook_path
+    if path is not None and not path.is_file():
+        raise AutograderError(f"there is no gradebook at {path}: nothing to write; run `autograder grade` first")
+    with open_gradebook(config) as gb:
+        subs = gb.submissions()
+    if not subs:
+        raise AutograderError(f"the gradebook {config.gradebook_url} has no graded submissions: nothing to write; "
+                              f"run `autograder grade` first")
+    assignments = sorted({s.assignment for s in subs})
+    if assignment is not None and assignment not in assignments:
+        raise AutograderError(f"--assignment {assignment}: the gradebook has no grade of it (graded: "
+                              f"{', '.join(assignments)}).{_close(assignment, assignments)}")
+    graded = {s.student for s in subs if assignment is None or s.assignment == assignment}
+    unknown = [s for s in students if s not in graded]
+    if unknown:
+        where = f" of {assignment}" if assignment else ""
+        raise AutograderError("; ".join(f"--student {s}: the gradebook has no grade{where} for this student."
+                                        f"{_close(s, graded)}" for s in unknown)
+                              + f" ({len(graded)} students graded)")
+    return set(students) if students else graded
+
+
+def cmd_scores(args: argparse.Namespace) -> int:
+    from autograder.gradebook import open_gradebook, recorded_results
+
+    config = _config(args)
+    students = tuple(args.student or ())
+    _graded_students(config, assignment=config.assignment, students=students)
+    with open_gradebook(config) as gb:
+        results = recorded_results(gb, assignment=config.assignment, students=students)
+    if args.brief:
+        print(format_students(results))
+    else:
+        print(format_scores(results, reasons=True))
+        intake = format_intake(results)
+        if intake:
+            print(intake)
+    return 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -124,19 +211,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     config = _config(args)
     output = Path(args.output)
-    if args.format == "nbgrader":
-        count = export_nbgrader(config=config, output=output, assignment=args.assignment)
-    elif args.format == "canvas":
+    students = tuple(args.student or ())
+    if args.format == "canvas":        # one column of one assignment: the configured one by default
+        graded = _graded_students(config, assignment=config.assignment, students=students)
         roster_path = Path(args.roster) if args.roster else config.roster_path
         if roster_path is None:
             raise AutograderError("the Canvas export needs a roster: --roster roster.csv or `roster` in grader_config.py")
-        result = export_canvas(config=config, output=output, roster=load_roster(roster_path),
-                               assignment=args.assignment, title=args.canvas_title, canvas_id=args.canvas_id)
+        roster = load_roster(roster_path)
+        if not graded & {e.student_id for e in roster.entries}:
+            raise AutograderError(f"none of the {len(graded)} graded students of {config.assignment} is in the roster "
+                                  f"{roster_path}: the Canvas file would have no score; nothing written")
+        if students:
+            roster = dataclasses.replace(roster, entries=tuple(e for e in roster.entries if e.student_id in graded))
+        result = export_canvas(config=config, output=output, roster=roster,
+                               assignment=config.assignment, title=args.canvas_title, canvas_id=args.canvas_id)
         count = result.rows
-        if result.unmatched:
-            print(f"not in the roster, so not in the Canvas file: {', '.join(result.unmatched)}")
+        unmatched = [s for s in result.unmatched if not students or s in graded]
+        if unmatched:
+            print(f"not in the roster, so not in the Canvas file: {', '.join(unmatched)}")
     else:
-        count = export_csv(config=config, output=output, assignment=args.assignment)
+        _graded_students(config, assignment=args.assignment, students=students)
+        write = export_nbgrader if args.format == "nbgrader" else export_csv
+        count = write(config=config, output=output, assignment=args.assignment, students=students)
+    if count == 0:
+        raise AutograderError(f"no rows to write for the selection; {args.output} holds only the header")
     print(f"Wrote {count} rows to {args.output}")
     return 0
 
@@ -146,7 +244,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
     config = _config(args)
     out = Path(args.output) if args.output else config.course_root / "feedback"
-    pages = write_feedback(config=config, output_dir=out, assignment=args.assignment)
+    students = tuple(args.student or ())
+    _graded_students(config, assignment=args.assignment, students=students)
+    pages = write_feedback(config=config, output_dir=out, assignment=args.assignment, students=students)
+    if not pages:
+        raise AutograderError("the gradebook has no graded notebooks for the selection: no feedback page written")
     print(f"Wrote {len(pages)} feedback pages under {out}")
     return 0
 
@@ -189,6 +291,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     config = _config(args)
     out = Path(args.output) if args.output else config.course_root / "report.html"
+    _graded_students(config, assignment=config.assignment)
     report = write_report(config=config, output=out, threshold=args.threshold,
                           submissions=Path(args.submissions) if args.submissions else None)
     print(f"Wrote the class report of {len(report.students)} submissions to {out}")
@@ -215,105 +318,153 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     config = _config(args)
-    print(json.dumps({"course_root": str(config.course_root), "digest": config.digest,
+    print(json.dumps({"course_root": str(config.course_root), "grade_digest": config.grade_digest,
+                      "presentation_digest": config.presentation_digest,
                       **config_as_dict(config)}, indent=2, default=str))
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"autograder {__version__}")
-    parser.add_argument("--course-root", help="folder with grader_config.py (default: search upwards from cwd)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+DESCRIPTION = "Release, grade and report the nbgrader exercise notebooks of the RNN week."
+EXAMPLES = """\
+examples:
+  autograder release                          regenerate release/ from source/ (and --check it in CI)
+  autograder grade submitted/                 grade a batch: one line per student, failures summarised
+  autograder grade batch.zip --details        ... with every lost test and its reason
+  autograder scores --student alice           print one student's recorded grades again, test by test
+  autograder export --format canvas --output grades.csv
+  autograder feedback --student alice         feedback/alice/<assignment>/<notebook>.html
+  autograder check 01_rnn_basics.ipynb        a student's self-check of a saved notebook
+  autograder COMMAND --help                   every option of one command
 
-    def add(name: str, func, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+Run without a command, autograder prints this help and exits with 2 (usage error, as argparse does
+for a missing argument); `autograder --help` exits with 0.
+"""
+
+
+def _assignment_parent() -> argparse.ArgumentParser:
+    """The one declaration of --assignment, shared by every command that takes it (argparse parents)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--assignment", metavar="A",
+                        help="assignment folder under source/ and release/ (default: `assignment` in grader_config.py)")
+    return parent
+
+
+def _progress_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"autograder {__version__}",
+                        help="print the version and exit")
+    parser.add_argument("--course-root", metavar="DIR",
+                        help="folder with grader_config.py (default: search upwards from the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    assignment, progress = _assignment_parent(), _progress_parent()
+
+    def add(name: str, func, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=list(parents))
         p.set_defaults(func=func)
         return p
 
-    p = add("release", cmd_release, "Generate release/<assignment> from source/ with nbgrader.")
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if release/ is stale")
-    p.add_argument("--assignment", help="assignment folder (default: from grader_config.py)")
+    p = add("release", cmd_release, "Generate release/<assignment> from source/ with nbgrader.", assignment)
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if release/ or the source's header/footer cells are stale")
 
     p = add("validate", cmd_validate, "Check that the reference scores full marks, the blank release 0, "
-                                      "and every mutant in mutants/ loses points on the tests it targets.")
-    p.add_argument("--assignment")
+                                      "and every mutant in mutants/ loses points on the tests it targets.",
+            assignment, progress)
     p.add_argument("--notebook", action="append", help="validate only this notebook (repeatable)")
     p.add_argument("--mutants-only", action="store_true", help="skip the blank release; grade reference and mutants")
     p.add_argument("--no-mutants", action="store_true", help="only the reference and the blank release")
     p.add_argument("--mutant", action="append", help="grade only this mutant id (repeatable)")
     p.add_argument("--report", help="write the mutant table to this CSV file")
     p.add_argument("--workers", type=int, default=0, help="notebooks graded at once (default: number of cores)")
-    p.add_argument("--no-progress", action="store_true")
 
     p = add("check", cmd_check, "Student self-check: run a saved notebook's visible tests and say what to fix.")
     p.add_argument("notebook", help="the saved .ipynb file")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per cell (default 600)")
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's own)")
 
-    p = add("grade", cmd_grade, "Grade submissions (nbgrader submitted/ layout, folder, or .zip).")
+    p = add("grade", cmd_grade, "Grade submissions (nbgrader submitted/ layout, folder, or .zip); "
+                                "print one line per student.", assignment, progress)
     p.add_argument("path", help="submitted/ folder, a folder of <student>.ipynb, or a .zip of either")
-    p.add_argument("--assignment")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="totals only, no per-test reasons")
+    p.add_argument("--details", action="store_true",
+                   help="also print every lost test with its reason, and the intake notes (as `autograder scores`)")
+    p.add_argument("--quiet", action="store_true", help="no per-student lines: only the failures and the totals")
     p.add_argument("--force", action="store_true", help="re-run submissions even when unchanged since grading")
     p.add_argument("--workers", type=int, default=0, help="submissions graded at once (default: number of cores)")
     p.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT of its scheduler")
     p.add_argument("--roster", help="CSV mapping LMS (Canvas) users to student ids (default: roster in grader_config.py)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--allow-stale", action="store_true",
+                   help="grade even when release/ is stale against source/ (`autograder release --check` fails): "
+                        "students are then graded on tests they may never have received")
 
-    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange into submitted/ (nbgrader collect).")
+    p = add("scores", cmd_scores, "Print recorded grades again from the gradebook, test by test, with reasons.",
+            assignment)
+    p.add_argument("--student", action="append", help="only this student (repeatable; default: every student)")
+    p.add_argument("--brief", action="store_true", help="one line per student, as `grade` prints them")
+
+    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange into submitted/ (nbgrader collect).",
+            assignment)
     p.add_argument("--exchange", required=True, help="the exchange root (nbgrader's Exchange.root)")
     p.add_argument("--no-update", action="store_true", help="keep submissions already collected")
-    p.add_argument("--assignment")
 
-    p = add("export", cmd_export, "Export grades from the gradebook.")
+    p = add("export", cmd_export, "Export grades from the gradebook.", assignment)
     p.add_argument("--format", choices=["long", "csv", "nbgrader", "canvas"], default="long",
                    help="long: one row per test (csv is the same); nbgrader: `nbgrader export`'s CSV; "
                         "canvas: Canvas gradebook import")
     p.add_argument("--output", required=True, help="file to write")
+    p.add_argument("--student", action="append", help="only this student (repeatable; default: every student)")
     p.add_argument("--roster", help="canvas: the roster (default: roster in grader_config.py)")
     p.add_argument("--canvas-id", default="", help="canvas: the Canvas assignment id (from its URL)")
     p.add_argument("--canvas-title", help="canvas: the assignment title in Canvas (default: the assignment)")
-    p.add_argument("--assignment")
 
-    p = add("feedback", cmd_feedback, "Write one HTML feedback page per student and notebook.")
+    p = add("feedback", cmd_feedback, "Write one HTML feedback page per student and notebook.", assignment)
     p.add_argument("--output", help="folder (default: feedback/ in the course root)")
-    p.add_argument("--assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable; default: every student)")
 
-    p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.")
+    p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.", progress)
     p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")
-    p.add_argument("--no-progress", action="store_true")
 
-    p = add("calibrate", cmd_calibrate, "Train the reference over several seeds; record metrics, propose thresholds.")
-    p.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2])
-    p.add_argument("--notebooks", nargs="*", help="default: every notebook that trains a model")
+    p = add("calibrate", cmd_calibrate, "Train the reference over several seeds; record metrics, propose thresholds.",
+            assignment)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1234, 1, 2], help="training seeds (default: 1234 1 2)")
+    p.add_argument("--notebooks", nargs="*", help="notebooks to calibrate (default: every notebook that trains a model)")
     p.add_argument("--output", help="record file (default: docs/calibration.json)")
-    p.add_argument("--assignment")
 
-    p = add("similarity", cmd_similarity, "List pairs of students with unusually similar answers.")
+    p = add("similarity", cmd_similarity, "List pairs of students with unusually similar answers.", assignment)
     p.add_argument("path", help="the submissions, as for `grade`")
-    p.add_argument("--threshold", type=float, default=0.6, help="share of fingerprints in common (0-1)")
-    p.add_argument("--assignment")
+    p.add_argument("--threshold", type=float, default=0.6, help="share of fingerprints in common (0-1, default 0.6)")
 
-    p = add("report", cmd_report, "Write the class report: one self-contained HTML file with charts and flags.")
+    p = add("report", cmd_report, "Write the class report: one self-contained HTML file with charts and flags.",
+            assignment)
     p.add_argument("--output", help="file to write (default: report.html in the course root)")
     p.add_argument("--submissions", help="the submissions, as for `grade`: also list similar pairs")
     p.add_argument("--threshold", type=float, default=0.6, help="similarity threshold, as for `similarity`")
-    p.add_argument("--assignment")
 
     p = add("data", None, "Datasets: prefetch the canonical files into the cache.")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    fetch = data_sub.add_parser("fetch", help="download and verify datasets (default: all)")
+    fetch = data_sub.add_parser("fetch", help="download and verify datasets (default: all)",
+                                description="Download and verify datasets into data.cache_dir (default: all).")
     fetch.add_argument("names", nargs="*", help="imdb, shakespeare, jena_climate")
     fetch.set_defaults(func=cmd_data_fetch)
 
-    add("config", cmd_config, "Print the validated configuration in force.")
+    add("config", cmd_config, "Print the validated configuration in force.", assignment)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:        # no command: the commands, their descriptions and examples; a usage error (2)
+        print(parser.format_help(), file=sys.stderr, end="")
+        return 2
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except AutograderError as exc:

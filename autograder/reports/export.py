@@ -41,10 +41,12 @@ def _tmp(output: Path) -> Path:
     return output.with_suffix(output.suffix + ".tmp")
 
 
-def export_csv(*, config: GraderConfig, output: Path, assignment: str | None = None) -> int:
-    """Write the long-format CSV; returns the number of rows. Hidden tests appear by name and reason only."""
+def export_csv(*, config: GraderConfig, output: Path, assignment: str | None = None,
+               students: tuple[str, ...] = ()) -> int:
+    """Write the long-format CSV (only `students` when given); returns the number of rows. Hidden tests
+    appear by name and reason only."""
     with Gradebook(config) as gb:
-        rows = gb.results(assignment)
+        rows = [r for r in gb.results(assignment) if not students or r.student in students]
     tmp = _tmp(output)
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -56,12 +58,14 @@ def export_csv(*, config: GraderConfig, output: Path, assignment: str | None = N
     return len(rows)
 
 
-def export_nbgrader(*, config: GraderConfig, output: Path, assignment: str | None = None) -> int:
-    """Write nbgrader's grades CSV with nbgrader's CsvExportPlugin; returns the number of rows."""
+def export_nbgrader(*, config: GraderConfig, output: Path, assignment: str | None = None,
+                    students: tuple[str, ...] = ()) -> int:
+    """Write nbgrader's grades CSV with nbgrader's CsvExportPlugin (only `students` when given);
+    returns the number of rows."""
     from nbgrader.plugins import CsvExportPlugin
 
     tmp = _tmp(output)
-    plugin = CsvExportPlugin(to=str(tmp), assignment=[assignment] if assignment else [])
+    plugin = CsvExportPlugin(to=str(tmp), assignment=[assignment] if assignment else [], student=list(students))
     with Gradebook(config) as gb:
         gb.run_nbgrader_export(plugin)
     with tmp.open(newline="", encoding="utf-8") as handle:

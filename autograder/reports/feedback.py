@@ -22,6 +22,7 @@ from autograder.course.notebooks import load_source
 from autograder.gradebook import Gradebook, MetricRow, ResultRow
 from autograder.grading.verdicts.models import HIGHER_IS_BETTER
 from autograder.reports import charts
+from autograder.results import NotebookState
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.reports", "templates"),
@@ -67,8 +68,10 @@ def model_panel(row: MetricRow, *, threshold: Threshold | None, result: ResultRo
                       scale=scale)
 
 
-def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | None = None) -> list[Path]:
-    """Render feedback/<student>/<assignment>/<notebook>.html for every graded submission."""
+def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | None = None,
+                   students: tuple[str, ...] = ()) -> list[Path]:
+    """Render feedback/<student>/<assignment>/<notebook>.html for every graded submission (of
+    `students` only, when given)."""
     template = _env.get_template("feedback.html.j2")
     spec, _ = load_source(config)
     metric_test = {(nb.name, t.model[0]): t.grade_id for nb in spec.notebooks for t in nb.tests
@@ -76,27 +79,29 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
     with Gradebook(config) as gb:
         results = gb.results(assignment)
         submissions = {(s.student, s.assignment): s for s in gb.submissions(assignment)}
-        notebook_notes = {(n["student"], n["assignment"], n["notebook"]): n for n in gb.notebook_rows(assignment)}
+        notebook_rows = {(n.student, n.assignment, n.notebook): n for n in gb.notebooks(assignment)}
         metrics: dict[tuple[str, str, str], list[MetricRow]] = {}
         for m in gb.metrics(assignment):
             metrics.setdefault((m.student, m.assignment, m.notebook), []).append(m)
     pages: dict[tuple[str, str, str], list] = {}
     for row in results:
-        pages.setdefault((row.student, row.assignment, row.notebook), []).append(row)
+        if not students or row.student in students:
+            pages.setdefault((row.student, row.assignment, row.notebook), []).append(row)
     written = []
     for (student, assignment_name, notebook), tests in sorted(pages.items()):
         sub = submissions[(student, assignment_name)]
-        nb_row = notebook_notes.get((student, assignment_name, notebook), {})
-        notes = [n for n in (nb_row.get("notes") or "").split("\n") if n]
+        nb_row = notebook_rows.get((student, assignment_name, notebook))
         by_test = {t.test: t for t in tests}
         panels = [model_panel(m, threshold=config.thresholds.get(f"{m.model}.{m.metric}"),
                               result=by_test.get(metric_test.get((notebook, m.model), "")))
                   for m in metrics.get((student, assignment_name, notebook), [])]
         html = template.render(
-            student=student, notebook=notebook, tests=tests, notes=notes, panels=panels,
+            student=student, notebook=notebook, tests=tests, notes=nb_row.notes if nb_row else (), panels=panels,
+            state=nb_row.state if nb_row else NotebookState.GRADED, problem=nb_row.problem if nb_row else "",
+            states=NotebookState,
             score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
             graded_at=sub.graded_at, version=sub.autograder_version, config_digest=sub.config_digest,
-            datasets=[d for d in sub.datasets.split("\n") if d])
+            datasets=sub.datasets)
         path = output_dir / student / assignment_name / f"{notebook}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
