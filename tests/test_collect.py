@@ -66,11 +66,11 @@ def test_collect_copies_the_latest_submission_with_its_timestamp(scratch_course:
     assert (submitted / "bob" / ASSIGNMENT / "answer.txt").read_text() == "bob second"   # the latest one
     assert (submitted / "alice" / ASSIGNMENT / "timestamp.txt").read_text() == "2026-12-11 20:00:00.000000 UTC"
 
-    subs, skipped = discover(submitted, assignment=ASSIGNMENT, notebooks=("01_rnn_basics",),
-                             scratch=tmp_path / "scratch")
+    notebooks = tuple(p.stem for p in sorted((scratch_course / "source" / ASSIGNMENT).glob("*.ipynb")))
+    subs, skipped = discover(submitted, assignment=ASSIGNMENT, notebooks=notebooks, scratch=tmp_path / "scratch")
     times = {s.student: s.submitted_at for s in subs}
     assert times == {"alice": "2026-12-11T20:00:00+00:00", "bob": "2026-12-13T09:30:00.250000+00:00"}
-    assert any("nbgrader's timestamp.txt" in n for n in subs[1].intake_notes)
+    assert any("nbgrader's timestamp.txt" in n.text for n in subs[1].intake_notes)
     assert skipped == []
 
 

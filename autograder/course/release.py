@@ -9,11 +9,24 @@ this package, which the notebooks' self-check cells run.
 The source notebooks keep the rendered header and footer cells (autograder/templating.py):
 a release writes the fresh rendering back into source/ when it differs, and a check reports
 a stale source as well as a stale release.
+
+Every notebook keeps the nbformat version it was written in (4.0-4.5), as nbgrader's own
+generate_assignment does: cell ids exist only from nbformat 4.5 on, so in an older notebook the
+rendered header/footer cells carry no id (they are found by their metadata, ``grade_id`` and
+``autograder.template``, never by id), and ids that an earlier tool wrote into such a notebook
+are dropped when it is released. Nothing is upgraded behind the instructor's back.
+
+`grade` refuses a stale release (`check_release`): grading would run tests that students never
+received. The fresh release that the check compares with is cached under the data cache,
+keyed by a digest of everything that goes into it, so an unchanged course costs a comparison.
 """
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import json
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,6 +45,7 @@ from autograder.course.templating import render_assignment
 from autograder.errors import ReleaseError
 
 SELFCHECK = Path(__file__).with_name("selfcheck.py")
+CELL_IDS_FROM = (4, 5)      # the first nbformat version whose cells have an `id`
 
 
 @dataclass(frozen=True)
@@ -50,15 +64,44 @@ class ReleaseResult:
         return len(self.changed)
 
 
+def has_cell_ids(nb: NotebookNode) -> bool:
+    """Whether the notebook's own format (nbformat.nbformat_minor) allows cell ids."""
+    return (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) >= CELL_IDS_FROM
+
+
+def keep_format(nb: NotebookNode) -> NotebookNode:
+    """`nb` valid in its own nbformat version: below 4.5, every cell's `id` is removed (in place)."""
+    if not has_cell_ids(nb):
+        for cell in nb.cells:
+            cell.pop("id", None)
+    return nb
+
+
+def _parse(path: Path) -> NotebookNode:
+    """The notebook in `path` as written: no conversion, no validation (and no log line about it)."""
+    return nbformat.reader.reads(path.read_text(encoding="utf-8"))
+
+
+def read_source(path: Path) -> NotebookNode:
+    """A source notebook in its own format. Ids in a notebook older than 4.5 (which its schema
+    forbids; an earlier release wrote them) are dropped, so the notebook validates again."""
+    nb = _parse(path)
+    if nb.get("nbformat") == 4 and not has_cell_ids(nb) and any("id" in c for c in nb.cells):
+        nbformat.validate(keep_format(nb))
+        return nb
+    return read_notebook(path)
+
+
 def rendered_sources(config: GraderConfig) -> dict[Path, NotebookNode]:
-    """Each source notebook, by path, with its template cells rendered from the config."""
+    """Each source notebook, by path, with its template cells rendered from the config, in the
+    notebook's own nbformat version (no cell ids below 4.5)."""
     paths = {p.stem: p for p in source_notebook_paths(config)}
-    rendered = render_assignment({name: read_notebook(p) for name, p in paths.items()}, config)
-    return {paths[name]: nb for name, nb in rendered.items()}
+    rendered = render_assignment({name: read_source(p) for name, p in paths.items()}, config)
+    return {paths[name]: keep_format(nb) for name, nb in rendered.items()}
 
 
 def _stale_sources(rendered: dict[Path, NotebookNode]) -> list[Path]:
-    return [p for p, nb in rendered.items() if nbformat.writes(read_notebook(p)) != nbformat.writes(nb)]
+    return [p for p, nb in rendered.items() if nbformat.writes(_parse(p)) != nbformat.writes(nb)]
 
 
 def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, NotebookNode]) -> Path:
@@ -136,3 +179,71 @@ def release(*, config: GraderConfig, check: bool = False) -> ReleaseResult:
             shutil.rmtree(target)
         staging.rename(target)
         return result
+
+
+_CACHE_KEEP = 8      # fresh releases kept in the cache (the newest by use)
+
+
+def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) -> str:
+    """sha256 over everything generate_assignment's output depends on: the staged source folder
+    (rendered notebooks with point overrides, other files), selfcheck.py, the course and
+    assignment ids and the versions of nbgrader, nbformat and this package."""
+    import nbgrader
+
+    from autograder import __version__
+
+    src = config.course_root / "source" / config.assignment
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, nbgrader.__version__, nbformat.__version__, config.course_id,
+                              config.assignment]).encode())
+    staged = {p.name: nbformat.writes(apply_points(nb, config.points)).encode() for p, nb in rendered.items()}
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if not path.is_file() or {".ipynb_checkpoints", "__pycache__"} & set(rel.parts):
+            continue
+        data = staged.pop(str(rel), None) if len(rel.parts) == 1 else None
+        digest.update(str(rel).encode() + b"\0" + (data if data is not None else path.read_bytes()) + b"\0")
+    for name, data in sorted(staged.items()):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    digest.update(SELFCHECK.read_bytes())
+    return digest.hexdigest()
+
+
+def _fresh_release(config: GraderConfig, rendered: dict[Path, NotebookNode], scratch: Path) -> Path:
+    """The release generate_assignment makes from `rendered`: from the cache when the same inputs
+    were released before, else generated in `scratch` (and cached when the cache is writable)."""
+    from autograder.data.download import cache_dir
+
+    root = cache_dir(config.data.cache_dir) / "releases"
+    entry = root / _release_inputs(config, rendered)
+    if (entry / ".complete").is_file():
+        os.utime(entry)
+        return entry / config.assignment
+    fresh = _generate(config, scratch, rendered)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+        shutil.copytree(fresh, building / config.assignment)
+        (building / ".complete").write_text("")
+        try:
+            building.rename(entry)
+        except OSError:          # another process cached the same inputs first
+            shutil.rmtree(building, ignore_errors=True)
+        old = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+        for stale_entry in old[:-_CACHE_KEEP]:
+            shutil.rmtree(stale_entry, ignore_errors=True)
+    except OSError:
+        pass                     # no cache: the fresh release in `scratch` is used as it is
+    return fresh
+
+
+def check_release(*, config: GraderConfig) -> ReleaseResult:
+    """What `release(check=True)` reports (stale source notebooks, stale release files), with the
+    fresh release taken from the cache when its inputs are unchanged. Writes nothing to the course."""
+    target = config.course_root / "release" / config.assignment
+    rendered = rendered_sources(config)
+    sources = _stale_sources(rendered)
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
+        fresh = _fresh_release(config, rendered, Path(tmp))
+        stale = stale_files(fresh, target)
+    return ReleaseResult(release=tuple(stale), source=tuple(str(p.relative_to(config.course_root)) for p in sources))

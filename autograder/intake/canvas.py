@@ -27,10 +27,6 @@ from autograder.errors import SubmissionError
 
 _CANVAS_NAME = re.compile(r"^(?P<lastfirst>[^_]+?)(?P<late>_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<original>.+)$",
                           re.IGNORECASE)
-# "name-2" (Canvas), "name (2)" / "name(2)" (a browser's second download) for a file handed in again
-_RESUBMISSION = re.compile(r"^(?P<stem>.+?)(?:-(?P<dash>\d+)| ?\((?P<paren>\d+)\))$")
-
-
 @dataclass(frozen=True)
 class CanvasFile:
     """One file of a Canvas bulk download, as its name describes it."""
@@ -51,20 +47,95 @@ def parse_canvas_name(filename: str) -> CanvasFile | None:
                       submission_id=m["submission"], original=m["original"])
 
 
-def match_notebook(filename: str, notebooks: tuple[str, ...]) -> tuple[str, int] | None:
-    """Which notebook a submitted file name stands for, and its resubmission number (0 = none).
+_SEP = r"[\s_\-]"
+# The names that copying a file gives it, tried from the outside in. Each is (pattern, what it is);
+# `rest` is the name without it, `n` the copy number when there is one.
+COPY_NAMES = (
+    (re.compile(rf"^copy{_SEP}+of{_SEP}+(?P<rest>.+)$", re.IGNORECASE), "a 'Copy of' prefix (Google Drive, Colab)"),
+    (re.compile(rf"^(?P<rest>.+?){_SEP}*\((?P<n>\d+)\)$"), "a '(N)' suffix (a browser's second download)"),
+    (re.compile(rf"^(?P<rest>.+?){_SEP}*-{_SEP}*copy(?:{_SEP}*\((?P<n>\d+)\))?$", re.IGNORECASE),
+     "a ' - Copy' suffix (Windows)"),
+    (re.compile(r"^(?P<rest>.+?)-copy(?P<n>\d+)$", re.IGNORECASE), "a '-CopyN' suffix (Jupyter's Make a Copy)"),
+    (re.compile(rf"^(?P<rest>.+?){_SEP}+copy(?:{_SEP}+(?P<n>\d+))?$", re.IGNORECASE), "a ' copy' suffix (macOS)"),
+    (re.compile(r"^(?P<rest>.+?)-(?P<n>\d+)$"), "a '-N' suffix (Canvas's resubmission)"),
+)
 
-    Tolerates case differences and the copy suffixes ``-1``, `` (1)``; only ``.ipynb`` files match."""
+
+def canonical(stem: str) -> str:
+    """Lower case, with every space, hyphen and underscore an underscore (same length as `stem`)."""
+    return re.sub(_SEP, "_", stem.lower())
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A submitted file name taken as one notebook of the assignment.
+
+    `number` orders copies of one notebook (0: the plain name; a copy without a number counts 1);
+    `tolerated` says, in words for the intake note, what was not exactly the notebook's name
+    (empty for an exact match); `prefix` is what came before the notebook's name in a flat
+    ``<student>_<notebook>.ipynb`` file (empty otherwise)."""
+
+    notebook: str
+    number: int = 0
+    tolerated: tuple[str, ...] = ()
+    prefix: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return not self.tolerated and not self.prefix
+
+
+def _stems(stem: str) -> list[tuple[str, int, tuple[str, ...]]]:
+    """`stem`, then `stem` with one more copy decoration removed, and so on: (stem, number, what)."""
+    out = [(stem, 0, ())]
+    number, what = 0, ()
+    while True:
+        for pattern, label in COPY_NAMES:
+            m = pattern.match(stem)
+            if m and m["rest"].strip(" _-"):
+                stem = m["rest"].strip()
+                n = m.groupdict().get("n")
+                number = max(number, int(n) if n else 1)
+                what += (label,)
+                out.append((stem, number, what))
+                break
+        else:
+            return out
+
+
+def name_matches(filename: str, notebooks: tuple[str, ...], *, with_prefix: bool = False) -> tuple[NameMatch, ...]:
+    """The notebooks a submitted file name stands for: none (not a notebook of the assignment), one,
+    or several (ambiguous: nothing is guessed). Only ``.ipynb`` names match.
+
+    Tried in order, the first step that matches wins: the exact name; the name in another letter
+    case; with spaces, hyphens and underscores taken as one; then the same after removing each
+    copy decoration of COPY_NAMES (``Copy of X``, ``X (1)``, ``X - Copy``, ``X-Copy1``, ``X copy 2``,
+    ``X-2``). With `with_prefix` (loose files of a flat folder), ``<prefix>_<notebook>`` also matches."""
     if not filename.lower().endswith(".ipynb"):
-        return None
-    stem = filename[: -len(".ipynb")]
-    by_lower = {n.lower(): n for n in notebooks}
-    if stem.lower() in by_lower:
-        return by_lower[stem.lower()], 0
-    m = _RESUBMISSION.match(stem)
-    if m and m["stem"].lower() in by_lower:
-        return by_lower[m["stem"].lower()], int(m["dash"] or m["paren"])
-    return None
+        return ()
+    case = () if filename.endswith(".ipynb") else ("another letter case",)      # "X.IPYNB"
+    stems = [(stem, number, what + case) for stem, number, what in _stems(filename[: -len(".ipynb")])]
+    for stem, number, what in stems:
+        if stem in notebooks:
+            return (NameMatch(stem, number, what),)
+        for test, label in ((str.lower, "another letter case"), (canonical, "spaces, hyphens and underscores mixed")):
+            found = tuple(n for n in notebooks if test(n) == test(stem))
+            if found:
+                return tuple(NameMatch(n, number, what + (label,)) for n in found)
+    for stem, number, what in stems if with_prefix else ():
+        key = canonical(stem)
+        found = tuple(NameMatch(n, number, what, prefix=stem[: len(stem) - len(n) - 1])
+                      for n in notebooks if key.endswith("_" + canonical(n)) and len(key) > len(n) + 1)
+        if found:
+            return found
+    return ()
+
+
+def match_notebook(filename: str, notebooks: tuple[str, ...]) -> tuple[str, int] | None:
+    """Which notebook a submitted file name stands for, and its copy number (0 = none); None when it
+    stands for no notebook or for several (see `name_matches`)."""
+    found = name_matches(filename, notebooks)
+    return (found[0].notebook, found[0].number) if len(found) == 1 else None
 
 
 @dataclass(frozen=True)

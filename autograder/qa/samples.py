@@ -11,8 +11,11 @@ Each sample is a student with an intent that its score must match:
 - ``frank_edits_tests``: only rnn_cell_forward answered, every test cell edited to ``pass``
   -> the tests are restored, so he scores exactly what his one answer earns;
 - ``grace_all_topics``: the reference answers of every notebook of the assignment, so each
-  Keras topic trains its model and is measured on held-out data.
-The first six hand in topic 1 only (the quick cases); grace hands in everything.
+  Keras topic trains its model and is measured on held-out data;
+- ``henry_copy_name``: every topic-1 answer right, in a file named ``Copy of 01_rnn_basics.ipynb``
+  (what Google Drive and Colab call a copy) -> matched to 01_rnn_basics with an intake note, full marks.
+The first six hand in topic 1 only (the quick cases); grace hands in everything; henry's file name
+is the intake case (grace and henry are left out with ``complete=False``).
 """
 from __future__ import annotations
 
@@ -144,6 +147,8 @@ def _samples(ctx: GradingContext) -> dict[str, tuple[str, Callable[[], bytes]]]:
 
 
 COMPLETE_STUDENT = "grace_all_topics"
+COPY_NAME_STUDENT = "henry_copy_name"
+COPY_NAME = f"Copy of {TOPIC1}.ipynb"
 
 
 def _timestamp(ctx: GradingContext) -> str:
@@ -157,7 +162,8 @@ def write_samples(ctx: GradingContext, submitted: Path, *, complete: bool = True
     """Write the samples in nbgrader's submitted/<student>/<assignment>/ layout; return student -> intent.
 
     Each folder gets nbgrader's timestamp.txt from before the due date, so samples are never late.
-    `complete=False` leaves out the student who hands in every topic (the slow one)."""
+    `complete=False` leaves out the student who hands in every topic (the slow one) and the one
+    whose file has a copy name."""
     intents = {}
     for student, (intent, build) in _samples(ctx).items():
         folder = submitted / student / ctx.spec.name
@@ -173,4 +179,10 @@ def write_samples(ctx: GradingContext, submitted: Path, *, complete: bool = True
             nbformat.write(filled, str(folder / f"{nb.name}.ipynb"))
         (folder / "timestamp.txt").write_text(_timestamp(ctx))
         intents[COMPLETE_STUDENT] = f"reference answers for all {len(ctx.spec.notebooks)} notebooks"
+        folder = submitted / COPY_NAME_STUDENT / ctx.spec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        answers = reference_answers(ctx.sources[TOPIC1])
+        nbformat.write(fill(ctx.releases[TOPIC1], answers), str(folder / COPY_NAME))
+        (folder / "timestamp.txt").write_text(_timestamp(ctx))
+        intents[COPY_NAME_STUDENT] = f"every answer correct, saved as '{COPY_NAME}': matched with an intake note"
     return intents

@@ -3,6 +3,9 @@
 One bad submission never stops the batch: an unreadable notebook is recorded as 0 with a
 reason, and even an unexpected grader error on one submission is recorded as such while
 the batch goes on. Grades recorded before a crash stay recorded (one transaction each).
+Files that intake could not use (a name that is no notebook of the assignment, a reserved folder
+name, an LMS user missing from the roster) come back typed in `BatchReport.unmatched`; a batch
+with any is not `ok` (the CLI lists them and exits 1), and the rest is graded all the same.
 """
 from __future__ import annotations
 
@@ -26,15 +29,26 @@ from autograder.grading.pipeline import (
 )
 from autograder.grading.sandbox import SandboxPlan
 from autograder.intake.canvas import load_roster
-from autograder.intake.discover import discover
+from autograder.intake.discover import Unmatched, discover
 from autograder.results import SubmissionResult
 
 
 @dataclass(frozen=True)
 class BatchReport:
     results: tuple[SubmissionResult, ...]     # graded in this run
-    skipped: tuple[str, ...]                  # entries that are not submissions (with reasons)
+    unmatched: tuple[Unmatched, ...] = ()     # files and entries intake could not use (typed, with the why)
     unchanged: tuple[str, ...] = ()           # students whose recorded grade is still current
+    unwrapped: tuple[str, ...] = ()           # wrapper folders stripped from the batch, outermost first
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Entries refused as a whole (no student could be named), one line each."""
+        return tuple(f"{u.why} ({u.path})" for u in self.unmatched if not u.student)
+
+    @property
+    def unmatched_files(self) -> tuple[Unmatched, ...]:
+        """Files of a named student that match no notebook of the assignment."""
+        return tuple(u for u in self.unmatched if u.student)
 
     @property
     def failed(self) -> tuple[SubmissionResult, ...]:
@@ -43,7 +57,7 @@ class BatchReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        return not self.failed and not self.unmatched
 
 
 def _run_on_dask(scheduler: str, config: GraderConfig, submissions, record) -> None:
@@ -90,10 +104,13 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     roster_path = roster or config.roster_path
     loaded_roster = load_roster(roster_path) if roster_path else None
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as scratch, Gradebook(config) as gb:
-        submissions, skipped = discover(Path(path), assignment=ctx.spec.name, notebooks=names,
-                                        scratch=Path(scratch), roster=loaded_roster)
+        found = discover(Path(path), assignment=ctx.spec.name, notebooks=names, scratch=Path(scratch),
+                         roster=loaded_roster, cell_ids={nb.name: frozenset(t.grade_id for t in nb.tests)
+                                                         | frozenset(nb.solutions) for nb in ctx.spec.notebooks})
+        submissions, unmatched = list(found.submissions), found.unmatched
         if students:
             submissions = [s for s in submissions if s.student in students]
+            unmatched = tuple(u for u in unmatched if not u.student or u.student in students)
         gb.sync_assignment(ctx.spec)
         plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
         if not force:
@@ -126,4 +143,5 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
                     record(future.result())
         bar.close()
         results.sort(key=lambda r: r.student)
-    return BatchReport(results=tuple(results), skipped=tuple(skipped), unchanged=tuple(unchanged))
+    return BatchReport(results=tuple(results), unmatched=unmatched, unchanged=tuple(unchanged),
+                       unwrapped=found.unwrapped)
