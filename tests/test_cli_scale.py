@@ -64,7 +64,7 @@ def _grade_output(root: Path, results, monkeypatch, capsys, *extra: str) -> tupl
     """What `autograder grade` prints for this batch (grading itself replaced by the recorded results)."""
     import autograder.run.batch as batch
 
-    monkeypatch.setattr(batch, "grade_path", lambda **kwargs: BatchReport(results=tuple(results), skipped=()))
+    monkeypatch.setattr(batch, "grade_path", lambda **kwargs: BatchReport(results=tuple(results)))
     code = cli.main(["--course-root", str(root), "grade", str(root / "submitted"), "--no-progress", *extra])
     return code, capsys.readouterr().out
 
