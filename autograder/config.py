@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import json
 import runpy
@@ -125,9 +126,8 @@ class GraderConfig:
     due: str = ""                        # ISO 8601 with a UTC offset; "" = no due date
     late_penalty: LatePolicy = field(default_factory=LatePolicy)
     roster: str = ""                     # CSV mapping LMS names/ids to student ids; "" = none
-    # Not keys of the file: where it was read from, and a digest of its values.
+    # Not a key of the file: where it was read from. The digests of its values are properties below.
     course_root: Path = field(default=Path("."), compare=False)
-    digest: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", types.MappingProxyType(dict(self.points)))
@@ -163,11 +163,28 @@ class GraderConfig:
         return path if path.is_absolute() else self.course_root / path
 
     def with_gradebook(self, path: Path) -> "GraderConfig":
-        """The same policy writing to another gradebook (the digest is unchanged)."""
+        """The same policy writing to another gradebook (both digests are unchanged)."""
         return dataclasses.replace(self, gradebook_url=f"sqlite:///{Path(path).resolve()}")
 
+    @functools.cached_property
+    def grade_digest(self) -> str:
+        """16 hex digits over the keys that can change a grade (KEY_CLASSES): part of every result key,
+        so a change re-grades."""
+        return _class_digest(self, GRADE)
 
-_FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name not in ("course_root", "digest")]
+    @functools.cached_property
+    def presentation_digest(self) -> str:
+        """16 hex digits over the keys that only change what pages show (course header, honour code,
+        roster): a change re-renders, never re-grades."""
+        return _class_digest(self, PRESENTATION)
+
+    @property
+    def digest(self) -> str:
+        """The grade digest (`grade_digest`), under the name older readers use."""
+        return self.grade_digest
+
+
+_FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name != "course_root"]
 _SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy, "sandbox": SandboxPolicy,
              "course": CourseInfo, "late_penalty": LatePolicy}
 _CHOICES = {"data.source": DATA_SOURCES, "sandbox.isolation": ("namespaces", "off"),
@@ -377,14 +394,13 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
     late = kwargs.get("late_penalty")
     if late is not None:
         _check_late(late)
-    config = GraderConfig(**kwargs, course_root=course_root)
-    return dataclasses.replace(config, digest=_digest(config))
+    return GraderConfig(**kwargs, course_root=course_root)
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.name not in ("course_root", "digest")}
+                if f.name != "course_root"}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in sorted(value.items())}
     return value
@@ -394,8 +410,60 @@ def config_as_dict(config: GraderConfig) -> dict[str, Any]:
     return _plain(config)
 
 
-def _digest(config: GraderConfig) -> str:
-    blob = json.dumps(_plain(config), sort_keys=True, default=str).encode()
+# --- the two digests: every key of the file is in exactly one class -------------------------------
+GRADE = "grade"                # can change a grade: in `grade_digest`, hence in every result key
+PRESENTATION = "presentation"  # changes only what pages and notebook headers show: in `presentation_digest`
+LOCATION = "location"          # where things are kept (gradebook, data cache, mirror): in neither digest
+KEY_CLASSES: Mapping[str, str] = types.MappingProxyType({
+    "course_id": LOCATION,                 # nbgrader's course in the gradebook and the exchange
+    "assignment": GRADE,
+    "gradebook_url": LOCATION,
+    "timeouts.kernel_start_s": GRADE, "timeouts.cell_s": GRADE, "timeouts.notebook_s": GRADE,
+    "timeouts.cells": GRADE,
+    "points": GRADE,
+    "reference.cases": GRADE, "reference.rtol": GRADE, "reference.seed": GRADE,
+    "seed": GRADE,
+    "thresholds": GRADE,
+    "budgets": GRADE,
+    "data.source": GRADE,                  # embedded or canonical data: other numbers
+    "data.cache_dir": LOCATION,            # downloads are checked by sha256: the same bytes wherever kept
+    "data.mirror_url": LOCATION,
+    "sandbox.isolation": GRADE, "sandbox.when_unavailable": GRADE, "sandbox.memory_mb": GRADE,
+    "sandbox.max_processes": GRADE, "sandbox.max_file_mb": GRADE, "sandbox.max_output_kb": GRADE,
+    "sandbox.cpu_s": GRADE,
+    "course.title": PRESENTATION, "course.week": PRESENTATION, "course.topic": PRESENTATION,
+    "course.honour_code": PRESENTATION,
+    "due": GRADE,                          # lateness and its penalty
+    "late_penalty.method": GRADE, "late_penalty.rate": GRADE, "late_penalty.grace_minutes": GRADE,
+    "late_penalty.max_fraction": GRADE,
+    "roster": PRESENTATION,                # maps LMS users to students; a submission's grade is its own
+})
+
+
+def config_keys() -> list[str]:
+    """Every key of the file, a section's fields dotted (`timeouts.cell_s`); mappings are one key."""
+    keys = []
+    for f in dataclasses.fields(GraderConfig):
+        if f.name == "course_root":
+            continue
+        section = _SECTIONS.get(f.name)
+        keys += [f"{f.name}.{g.name}" for g in dataclasses.fields(section)] if section else [f.name]
+    return keys
+
+
+def unclassified_keys(classes: Mapping[str, str] = KEY_CLASSES) -> list[str]:
+    """Keys of the file missing from `classes` (they count as GRADE: a change re-grades)."""
+    return [k for k in config_keys() if k not in classes]
+
+
+def _class_digest(config: GraderConfig, kind: str) -> str:
+    plain = _plain(config)
+    values = {}
+    for key in config_keys():
+        if KEY_CLASSES.get(key, GRADE) == kind:
+            section, _, name = key.partition(".")
+            values[key] = plain[section][name] if name else plain[section]
+    blob = json.dumps(values, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -285,9 +285,10 @@ def _v1_intake_notes(lines: str) -> list[dict[str, str]]:
             for line in (lines or "").split("\n") if line]
 
 
-def _to_v2(conn) -> None:
+def _to_v2(conn, had: dict[str, set[str]]) -> None:
     """Version 1 -> 2: typed JSON notes, notebook states, JSON datasets; the submissions' copies of the
-    notebooks' notes and problems (`notes`, `problems`) are dropped."""
+    notebooks' notes and problems (`notes`, `problems`) are dropped. `had`: each table's columns before
+    the upgrade added any (an added column already holds its version-2 default)."""
     not_submitted = set(conn.execute(text(
         "SELECT student, assignment, notebook FROM autograder_results GROUP BY student, assignment, notebook "
         "HAVING SUM(CASE WHEN reason = :r THEN 0 ELSE 1 END) = 0"), {"r": _V1_NOT_SUBMITTED}).all())
@@ -295,19 +296,20 @@ def _to_v2(conn) -> None:
             "SELECT student, assignment, notebook, problem, notes FROM autograder_notebooks")).all():
         state = (NotebookState.NOT_GRADED if problem else NotebookState.NOT_SUBMITTED
                  if (student, assignment, notebook) in not_submitted else NotebookState.GRADED)
-        conn.execute(text("UPDATE autograder_notebooks SET notes = :notes, state = :state, datasets = '[]' "
+        conn.execute(text("UPDATE autograder_notebooks SET notes = :notes, state = :state "
                           "WHERE student = :s AND assignment = :a AND notebook = :n"),
                      {"notes": json.dumps(_v1_notes(notes, problem=problem)), "state": state.value,
                       "s": student, "a": assignment, "n": notebook})
+    old_intake = "intake_notes" in had.get("autograder_submissions", set())
     for student, assignment, datasets, intake in conn.execute(text(
             "SELECT student, assignment, datasets, intake_notes FROM autograder_submissions")).all():
         conn.execute(text("UPDATE autograder_submissions SET datasets = :d, intake_notes = :i "
                           "WHERE student = :s AND assignment = :a"),
                      {"d": json.dumps([d for d in (datasets or "").split("\n") if d]),
-                      "i": json.dumps(_v1_intake_notes(intake)), "s": student, "a": assignment})
-    present = {c["name"] for c in inspect(conn).get_columns("autograder_submissions")}
+                      "i": json.dumps(_v1_intake_notes(intake)) if old_intake else intake,
+                      "s": student, "a": assignment})
     for column in ("notes", "problems"):
-        if column in present:
+        if column in had.get("autograder_submissions", set()):
             conn.execute(text(f"ALTER TABLE autograder_submissions DROP COLUMN {column}"))
 
 
@@ -330,10 +332,12 @@ def _upgrade(engine) -> None:
             from autograder.errors import AutograderError
             raise AutograderError(f"the gradebook {engine.url} was written by a newer autograder "
                                   f"(schema {version}; this one reads up to {SCHEMA_VERSION}): upgrade the autograder")
+        had = {t.name: {c["name"] for c in inspect(conn).get_columns(t.name)} for t in ROW_TYPES
+               if t.name in existing}
         for table in ROW_TYPES:
-            if table.name not in existing:
+            present = had.get(table.name)
+            if present is None:
                 continue
-            present = {c["name"] for c in inspect(conn).get_columns(table.name)}
             for column in table.columns:
                 if column.name not in present:
                     default = column.server_default.arg.text if column.server_default is not None else None
@@ -344,7 +348,7 @@ def _upgrade(engine) -> None:
                                       f"NOT NULL DEFAULT {default}" if not column.nullable else
                                       f"ALTER TABLE {table.name} ADD COLUMN {column.name} {sql_type}"))
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[target](conn)
+            MIGRATIONS[target](conn, had)
         if version != SCHEMA_VERSION:
             conn.execute(SCHEMA.update().values(version=SCHEMA_VERSION))
 
@@ -393,7 +397,11 @@ class Gradebook:
         self._nb = NbGradebook(config.resolved_gradebook_url, course_id=config.course_id)
         # nbgrader stores naive UTC datetimes
         self._due = config.due_at.astimezone(dt.timezone.utc).replace(tzinfo=None) if config.due_at else None
-        _upgrade(self._nb.engine)
+        try:
+            _upgrade(self._nb.engine)
+        except BaseException:
+            self._nb.close()
+            raise
 
     def __enter__(self) -> "Gradebook":
         return self

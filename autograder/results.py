@@ -20,17 +20,30 @@ HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "mae": False}   # the metri
 
 class NoteKind(str, Enum):
     """What a note is about. The class report's flags and the feedback pages sort notes by kind,
-    never by their text."""
+    never by their text. Each kind is created where its event happens (grading/pipeline.py,
+    grading/assemble.py, intake/discover.py); reports/report.py maps every kind to a flag or says
+    why it is not flagged (tests/test_notes.py keeps the two in step)."""
 
-    TAMPERING = "tampering"      # test or locked cells edited, deleted, duplicated or reordered: restored
+    TAMPERING = "tampering"      # test or locked cells edited, deleted or duplicated: restored from the source
+    ANSWER_CELLS = "answer_cells"   # answer cells missing (graded as unanswered) or duplicated (the last one graded)
     REPAIR = "repair"            # the notebook was read with a repair (format upgraded, cell ids added)
     INTAKE = "intake"            # how the files were found: LMS names, copies, duplicates resolved
+    TIMESTAMP = "timestamp"      # when the submission was made, and where that time was read from
     TIMEOUT = "timeout"          # a cell or the notebook ran past its limit
-    KERNEL = "kernel"            # the kernel died, could not start, or execution stopped early
+    KERNEL = "kernel"            # the kernel died while the notebook ran
     SANDBOX = "sandbox"          # graded without (full) isolation
     METRIC = "metric"            # the notebook's reported metric differs from the measured one
     LATE = "late"                # submitted after the due date
     MANUAL = "manual"            # answers that wait for a TA's grade
+    OTHER = "other"              # a note of an older gradebook that matched no kind when it was upgraded
+
+
+class NotebookState(str, Enum):
+    """Whether a notebook was graded. *What* happened; the why of NOT_GRADED is `NotebookResult.problem`."""
+
+    GRADED = "graded"                # it ran (maybe with timeouts or a dead kernel: see the notes)
+    NOT_SUBMITTED = "not_submitted"  # the student handed no file in for it: 0 points, not an error
+    NOT_GRADED = "not_graded"        # handed in but could not be graded (unreadable, no kernel, worker failed)
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,12 @@ class Note:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Note":
         return cls(kind=NoteKind(data["kind"]), text=str(data["text"]))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, NoteKind):
+            raise TypeError(f"a note's kind must be a NoteKind, got {self.kind!r}")
+        if not isinstance(self.text, str):
+            raise TypeError(f"a note's text must be a str, got {type(self.text).__name__}")
 
 
 @dataclass(frozen=True)
@@ -87,15 +106,33 @@ class ModelMetric:
 
 @dataclass(frozen=True)
 class NotebookResult:
-    """All tests of one notebook of one submission."""
+    """All tests of one notebook of one submission.
+
+    `state` says whether it was graded; `problem` is the why of NOT_GRADED and empty otherwise.
+    Left out, `state` follows `problem` (NOT_GRADED when there is one, else GRADED)."""
 
     notebook: str
     tests: tuple[TestResult, ...]
     runtime_s: float = 0.0
-    problem: str = ""        # why the notebook could not be graded normally ("" when it could)
-    notes: tuple[str, ...] = ()   # tampering and repair notes (restored cells, ignored duplicates)
+    problem: str = ""        # why the notebook could not be graded ("" unless state is NOT_GRADED)
+    notes: tuple[Note, ...] = ()   # tampering, repairs, timeouts, the sandbox, metric flags, ...
     datasets: tuple[str, ...] = ()   # "<dataset> source=... train=N heldout=N sha256=..." of the data used
     metrics: tuple[ModelMetric, ...] = ()
+    state: NotebookState | None = None
+
+    def __post_init__(self) -> None:
+        state = self.state
+        if state is None:
+            state = NotebookState.NOT_GRADED if self.problem else NotebookState.GRADED
+            object.__setattr__(self, "state", state)
+        if not isinstance(state, NotebookState):
+            raise TypeError(f"{self.notebook}: state must be a NotebookState, got {state!r}")
+        if (state is NotebookState.NOT_GRADED) != bool(self.problem):
+            raise ValueError(f"{self.notebook}: a notebook has a problem exactly when it is not graded "
+                             f"(state {state.value}, problem {self.problem!r})")
+        bad = [n for n in self.notes if not isinstance(n, Note)]
+        if bad:
+            raise TypeError(f"{self.notebook}: notes must be Note(kind, text), got {bad[0]!r}")
 
     @property
     def score(self) -> float:
@@ -122,7 +159,12 @@ class SubmissionResult:
     submitted_at: str = ""   # ISO 8601 UTC time of the submission ("" when unknown)
     late_s: float = 0.0      # seconds past the due date (0 when on time or no due date)
     penalty: float = 0.0     # points deducted for lateness (autograder/late.py); score stays the raw score
-    intake_notes: tuple[str, ...] = ()   # how the files were found: LMS names, duplicates resolved, ...
+    intake_notes: tuple[Note, ...] = ()  # how the files were found (INTAKE), when they were submitted (TIMESTAMP)
+
+    def __post_init__(self) -> None:
+        bad = [n for n in self.intake_notes if not isinstance(n, Note)]
+        if bad:
+            raise TypeError(f"{self.student}: intake notes must be Note(kind, text), got {bad[0]!r}")
 
     @property
     def score(self) -> float:
@@ -141,4 +183,4 @@ class SubmissionResult:
     @property
     def graded_ok(self) -> bool:
         """False when any notebook could not be graded at all (its problem is recorded)."""
-        return not any(n.problem for n in self.notebooks)
+        return not any(n.state is NotebookState.NOT_GRADED for n in self.notebooks)

@@ -8,20 +8,20 @@ from typing import Mapping
 
 from autograder.course.notebooks import AssignmentSpec
 from autograder.grading.pipeline import NOT_SUBMITTED
-from autograder.results import ModelMetric, NotebookResult, SubmissionResult, TestResult
+from autograder.results import ModelMetric, Note, NotebookResult, NotebookState, SubmissionResult, TestResult
 
 TOPIC1 = "01_rnn_basics"
 TOPIC2 = "02_word_embeddings"
 
 
 def synthetic_result(spec: AssignmentSpec, student: str, *, handed_in: tuple[str, ...] = (TOPIC1,),
-                     lost: Mapping[str, str] | None = None, problem: str = "", notes: tuple[str, ...] = (),
+                     lost: Mapping[str, str] | None = None, problem: str = "", notes: tuple[Note, ...] = (),
                      runtime_s: float = 1.5, late_s: float = 0.0, penalty: float = 0.0,
                      metrics: tuple[ModelMetric, ...] = (), replaced: Mapping[str, TestResult] | None = None,
-                     ) -> SubmissionResult:
+                     intake_notes: tuple[Note, ...] = ()) -> SubmissionResult:
     """Every test of the handed-in notebooks passes, except `lost` (test -> reason, 0 points) and
     `replaced` (test -> a given verdict); `problem` makes every test of them an error; other
-    notebooks are 'not submitted'. `notes` and `metrics` go on the first handed-in notebook."""
+    notebooks are NOT_SUBMITTED. `notes` and `metrics` go on the first handed-in notebook."""
     lost, replaced = lost or {}, replaced or {}
     notebooks = []
     for nb in spec.notebooks:
@@ -41,12 +41,14 @@ def synthetic_result(spec: AssignmentSpec, student: str, *, handed_in: tuple[str
                 tests.append(TestResult(t.grade_id, t.points, t.points, "passed", "passed", hidden, kind))
         first = nb.name == handed_in[0]
         submitted = nb.name in handed_in and not problem
+        state = (NotebookState.NOT_SUBMITTED if nb.name not in handed_in else
+                 NotebookState.NOT_GRADED if problem else NotebookState.GRADED)
         notebooks.append(NotebookResult(
             notebook=nb.name, tests=tuple(tests), runtime_s=runtime_s if submitted else 0.0,
             problem=problem if nb.name in handed_in else "", notes=notes if first else (),
-            metrics=metrics if first else ()))
+            metrics=metrics if first else (), state=state))
     return SubmissionResult(student=student, assignment=spec.name, notebooks=tuple(notebooks),
                             submission_sha256="0" * 64, autograder_version="test", config_digest="d",
                             graded_at="2026-12-12T10:00:00+00:00",
                             submitted_at="2026-12-12T09:00:00+00:00" if late_s else "",
-                            late_s=late_s, penalty=penalty)
+                            late_s=late_s, penalty=penalty, intake_notes=intake_notes)

@@ -125,7 +125,7 @@ def test_case_verdict(attacked, case: str) -> None:
     got_lost = {t.test for t in nb.tests if t.points < t.max_points}
     assert got_lost == expected_lost, (case, [(t.test, t.reason) for t in nb.tests if t.points < t.max_points])
     if note:
-        assert any(note in n for n in nb.notes) or any(note in t.reason for t in nb.tests), nb.notes
+        assert any(note in n.text for n in nb.notes) or any(note in t.reason for t in nb.tests), nb.notes
 
 
 def test_batch_completes_and_the_honest_student_is_exact(attacked) -> None:

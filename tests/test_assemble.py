@@ -39,7 +39,8 @@ def test_edited_and_deleted_tests_are_restored_and_noted() -> None:
     assert got["test_double"] == source.cells[1].source
     assert got["test_square"] == source.cells[4].source
     assert merged.restored == {"test_double", "test_square"}
-    assert any("edited" in n for n in merged.notes) and any("deleted" in n for n in merged.notes)
+    assert any("edited" in n.text for n in merged.notes) and any("deleted" in n.text for n in merged.notes)
+    assert {n.kind.value for n in merged.notes} == {"tampering"}
 
 
 def test_reordered_duplicated_and_relabelled_cells() -> None:
@@ -98,4 +99,4 @@ def test_nbformat_v3_is_converted(tmp_path: Path) -> None:
     path.write_text(json.dumps(v3))
     nb, notes = read_submission(path)
     assert nb.nbformat == 4 and nb.cells[0].source == "x = 1"
-    assert notes and "converted" in notes[0]
+    assert notes and "converted" in notes[0].text

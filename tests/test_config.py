@@ -2,11 +2,26 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import runpy
+import types
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from autograder.config import load_config, parse_config
+from autograder.config import (
+    _CHOICES,
+    GRADE,
+    KEY_CLASSES,
+    LOCATION,
+    PRESENTATION,
+    config_as_dict,
+    config_keys,
+    load_config,
+    parse_config,
+    unclassified_keys,
+)
 from autograder.errors import ConfigError
 
 BASE = {"course_id": "c", "assignment": "a"}
@@ -51,8 +66,145 @@ def test_per_cell_timeouts_override_the_default() -> None:
 def test_digest_follows_values() -> None:
     a = parse_config(BASE)
     b = parse_config({**BASE, "seed": 7})
-    assert a.digest == parse_config(dict(BASE)).digest
+    assert a.digest == parse_config(dict(BASE)).digest == a.grade_digest
     assert a.digest != b.digest
+    assert dataclasses.replace(a, seed=7).grade_digest == b.grade_digest     # never stale after a replace
+
+
+def _course_values(course_root: Path) -> dict:
+    namespace = runpy.run_path(str(course_root / "grader_config.py"))
+    return {k: v for k, v in namespace.items() if not k.startswith("_") and not isinstance(v, types.ModuleType)}
+
+
+# Changed values where a generic change would not be valid; every other key is changed by its type.
+CHANGED = {
+    "gradebook_url": "sqlite:///elsewhere.db",
+    "due": "2026-12-12T23:59:00+00:00",
+    "roster": "roster.csv",
+    "data.mirror_url": "https://mirror.example/course-data",
+    "late_penalty.max_fraction": 0.5,
+    "points": {"test_rnn_cell_forward_visible": 2.0},
+}
+
+
+def _changed(key: str, value):
+    """A different valid value for `key` (whose value is `value`)."""
+    if key in CHANGED:
+        return CHANGED[key]
+    if key in _CHOICES:
+        return next(c for c in _CHOICES[key] if c != value)
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2
+    if isinstance(value, str):
+        return value + "-changed"
+    if key == "thresholds":        # move the first target halfway towards its min: same direction
+        name, spec = next(iter(value.items()))
+        return {**value, name: {"min": spec["min"], "target": (spec["min"] + spec["target"]) / 2}}
+    if key == "budgets":
+        name, spec = next(iter(value.items()))
+        return {**value, name: {**spec, "max_epochs": spec["max_epochs"] + 1}}
+    if isinstance(value, Mapping):     # another section or mapping: change its first number
+        name = next((k for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
+        if name is not None:
+            return {**value, name: _changed(f"{key}.{name}", value[name])}
+    raise AssertionError(f"no changed value for config key {key!r}: add one to CHANGED")
+
+
+@pytest.mark.parametrize("key", config_keys())
+def test_each_key_moves_the_digest_of_its_class(course_root: Path, key: str) -> None:
+    """Changing a grade key moves the grade digest (a re-grade) and not the presentation digest; a
+    presentation key the reverse (a re-render); a location key neither. A new key must be classified."""
+    assert key in KEY_CLASSES, f"config key {key!r} is not classified in config.KEY_CLASSES"
+    values = _course_values(course_root)
+    base = parse_config(values, course_root=course_root)
+    section, _, name = key.partition(".")
+    if name:
+        current = getattr(getattr(base, section), name)
+        current = dict(current) if isinstance(current, Mapping) else current
+        changed = {**values, section: {**values.get(section, {}), name: _changed(key, current)}}
+    else:
+        current = getattr(base, key)
+        if dataclasses.is_dataclass(current):
+            current = {f.name: getattr(current, f.name) for f in dataclasses.fields(current)}
+        current = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else dict(v) if isinstance(v, Mapping)
+                   else v for k, v in current.items()} if isinstance(current, Mapping) else current
+        changed = {**values, key: _changed(key, current)}
+    other = parse_config(changed, course_root=course_root)
+    assert config_as_dict(other) != config_as_dict(base), f"{key}: the change did not take"
+    moved = {GRADE: other.grade_digest != base.grade_digest,
+             PRESENTATION: other.presentation_digest != base.presentation_digest}
+    assert moved == {GRADE: KEY_CLASSES[key] == GRADE, PRESENTATION: KEY_CLASSES[key] == PRESENTATION}, key
+
+
+def test_every_key_is_classified_once() -> None:
+    assert unclassified_keys() == []
+    assert sorted(KEY_CLASSES) == sorted(config_keys())                      # no class for a key that is gone
+    assert set(KEY_CLASSES.values()) == {GRADE, PRESENTATION, LOCATION}
+    # the check itself: a classification that misses a key names it
+    assert unclassified_keys({k: v for k, v in KEY_CLASSES.items() if k != "sandbox.cpu_s"}) == ["sandbox.cpu_s"]
+
+
+def test_the_result_key_moves_with_the_grade_digest_only(course_root: Path, tmp_path: Path) -> None:
+    from autograder.grading.pipeline import GradingContext
+    from autograder.intake.discover import Submission
+
+    config = load_config(course_root)
+    submission = Submission(student="ann", notebooks={}, sha256="0" * 64, submitted_at="2026-12-11T20:00:00+00:00")
+
+    def key(cfg) -> str:
+        ctx = GradingContext(config=cfg, spec=None, sources={}, releases={}, solutions={}, data={},
+                             release_dir=tmp_path, source_digest="s")
+        return ctx.result_key(submission)
+
+    cosmetic = dataclasses.replace(config, roster="other.csv", course=dataclasses.replace(
+        config.course, honour_code="Be kind.", title="Deep Learning II"))
+    assert key(cosmetic) == key(config)
+    assert key(dataclasses.replace(config, seed=config.seed + 1)) != key(config)
+    assert key(dataclasses.replace(config, due="2026-12-20T23:59:00+00:00")) != key(config)
+
+
+def test_source_digest_leaves_out_markdown_text(tmp_path: Path, course_root: Path) -> None:
+    """The rendered course header is markdown: rewording it (or any instruction) re-grades nobody; a
+    changed code cell or cell metadata does."""
+    import nbformat
+
+    from autograder.grading.pipeline import source_digest
+
+    source, solutions = tmp_path / "source", tmp_path / "solutions"
+    source.mkdir()
+    solutions.mkdir()
+    nb = nbformat.read(str(course_root / "source" / "week3_rnn" / "01_rnn_basics.ipynb"), as_version=4)
+    path = source / "01_rnn_basics.ipynb"
+
+    def digest_of(notebook) -> str:
+        nbformat.write(notebook, str(path))
+        return source_digest(source, solutions)
+
+    before = digest_of(nb)
+    markdown = next(c for c in nb.cells if c.cell_type == "markdown")
+    markdown.source += "\n\n**Honour code.** A new wording."
+    assert digest_of(nb) == before
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.source += "\n# changed"
+    changed_code = digest_of(nb)
+    assert changed_code != before
+    markdown.metadata["nbgrader"] = {"grade": True, "grade_id": "essay", "points": 1, "solution": False}
+    assert digest_of(nb) != changed_code
+
+
+def test_autograder_config_prints_both_digests(course_root: Path, capsys) -> None:
+    from autograder.cli import main
+
+    assert main(["--course-root", str(course_root), "config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    config = load_config(course_root)
+    assert (printed["grade_digest"], printed["presentation_digest"]) == (config.grade_digest,
+                                                                          config.presentation_digest)
+    assert printed["grade_digest"] != printed["presentation_digest"]
 
 
 def test_config_is_frozen() -> None:

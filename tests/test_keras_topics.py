@@ -86,7 +86,7 @@ def test_a_printed_accuracy_the_model_does_not_reach_is_flagged(planted) -> None
     result = planted[3]["fake_report"]
     t = _tests(result)
     assert t[ACCURACY].points == 0 and "FLAG: the notebook reported accuracy 0.9700" in t[ACCURACY].reason
-    assert any(n.startswith("FLAG") for n in result.notes)
+    assert any(n.kind.value == "metric" and n.text.startswith("FLAG") for n in result.notes)
 
 
 def test_constant_predictor_scores_no_accuracy_points(planted) -> None:

@@ -16,15 +16,19 @@ from autograder.gradebook import Gradebook
 from autograder.qa.samples import fill, reference_answers
 from autograder.reports.report import (
     build_report,
-    note_kind,
     render_report,
     write_report,
 )
+from autograder.results import Note, NoteKind
 
 INJECTED = '<script>window.__injected = 1</script> rnn_forward returned the wrong shape'
-EDITED = "test cell 'test_rnn_forward_visible' was edited; the original was restored"
-TIMED_OUT = "cell 'rnn_forward' ran past its time limit and was interrupted"
-UNSANDBOXED = "WARNING: graded without a sandbox (no network/mount/PID isolation available)"
+EDITED = Note(NoteKind.TAMPERING, "test cell 'test_rnn_forward_visible' was edited; the original was restored")
+DUPLICATED = Note(NoteKind.TAMPERING, "test cell 'test_rnn_forward_visible' appears 2 times; it was run once")
+TIMED_OUT = Note(NoteKind.TIMEOUT, "cell 'rnn_forward' ran past its time limit and was interrupted")
+UNSANDBOXED = Note(NoteKind.SANDBOX, "WARNING: graded without a sandbox (no network/mount/PID isolation available)")
+KEPT = Note(NoteKind.INTAKE, "01_rnn_basics: kept 01_rnn_basics (1).ipynb (2026-12-12T09:00:00+00:00), "
+                             "ignored 01_rnn_basics.ipynb")
+STAMPED = Note(NoteKind.TIMESTAMP, "submitted 2026-12-12T09:00:00+00:00 (nbgrader's timestamp.txt)")
 
 
 def _record(config, *results) -> None:
@@ -43,7 +47,8 @@ def recorded(tmp_path: Path, course_root: Path):
             synthetic_result(spec, "ann"),
             synthetic_result(spec, "ben", lost={"test_rnn_forward_visible": INJECTED,
                                                 "test_rnn_forward_hidden": "hidden hint: h0 must be used"},
-                             notes=(EDITED, TIMED_OUT, UNSANDBOXED), late_s=7200.0, penalty=2.0, runtime_s=4.0),
+                             notes=(EDITED, DUPLICATED, TIMED_OUT, UNSANDBOXED), late_s=7200.0, penalty=2.0,
+                             runtime_s=4.0, intake_notes=(KEPT, STAMPED)),
             synthetic_result(spec, "cal", problem="not graded: the notebook is not valid JSON"))
     return config, spec
 
@@ -67,13 +72,30 @@ def test_flags_students_and_late_penalty(recorded) -> None:
     config, _ = recorded
     report = build_report(config=config)
     assert {(f.kind, f.student) for f in report.flags} == {
-        ("not graded", "cal"), ("tampering", "ben"), ("timeout", "ben"), ("late", "ben")}
+        ("not graded", "cal"), ("tampering", "ben"), ("timeout", "ben"), ("late", "ben"), ("intake", "ben")}
     assert report.unsandboxed == 1 and report.pairs is None
     ben = {s.student: s for s in report.students}["ben"]
     assert (ben.penalty, ben.final_score, ben.score - ben.final_score) == (2.0, ben.score - 2.0, 2.0)
-    assert set(ben.flags) == {"tampering", "timeout", "late"}
-    assert note_kind("FLAG: the notebook reported accuracy 0.9500, but ...") == "reported metric"
-    assert note_kind("the kernel died in cell 4 (crash, os._exit or out of memory)") == "kernel died"
+    assert set(ben.flags) == {"tampering", "timeout", "late", "intake"}
+    flags = {(f.kind, f.student): f for f in report.flags}
+    assert flags[("tampering", "ben")].details == (EDITED.text, DUPLICATED.text)    # a duplicate is tampering
+    assert flags[("late", "ben")].details[1] == STAMPED.text                       # the time's source, no flag
+    assert flags[("intake", "ben")].details == (KEPT.text,)
+    assert flags[("not graded", "cal")].details == ("not graded: the notebook is not valid JSON",)
+
+
+def test_flags_follow_the_kind_not_the_text(tmp_path: Path, course_root: Path) -> None:
+    """A note's words never raise a flag: prose that reads like tampering under another kind raises
+    none of tampering, and an innocently worded TAMPERING note is flagged."""
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    spec, _ = load_source(config)
+    lookalike = Note(NoteKind.OTHER, "test cell 'x' was edited; the original was restored; the kernel died")
+    honest = Note(NoteKind.TAMPERING, "cell order differs")
+    _record(config, synthetic_result(spec, "dee", notes=(lookalike,)), synthetic_result(spec, "eve", notes=(honest,)),
+            synthetic_result(spec, "fay", notes=(Note(NoteKind.KERNEL, "crashed"),
+                                                  Note(NoteKind.METRIC, "reported 0.9, measured 0.7"))))
+    kinds = {(f.kind, f.student) for f in build_report(config=config).flags}
+    assert kinds == {("note", "dee"), ("tampering", "eve"), ("kernel died", "fay"), ("reported metric", "fay")}
 
 
 def test_html_escapes_submissions_and_leaves_out_hidden_reasons(recorded) -> None:

@@ -16,7 +16,7 @@ from report_factories import TOPIC1, TOPIC2, synthetic_result
 
 from autograder.gradebook import Gradebook
 from autograder.reports.report import write_report
-from autograder.results import ModelMetric
+from autograder.results import ModelMetric, Note, NoteKind
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +25,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EVIL_ID = "zoe<b>bold</b>"
 EVIL_PROBLEM = 'not graded: <script>window.__injected = 1; console.error("injected")</script> broken'
-EVIL_NOTE = "test cell 'x' was edited; <img src=x onerror=\"window.__injected = 2\"> restored"
-FLAG_NOTE = "FLAG: the notebook reported accuracy 0.9500, but the grader measured 0.7400 (tolerance 0.1)"
+EVIL_NOTE = Note(NoteKind.TAMPERING, "test cell 'x' was edited; <img src=x onerror=\"window.__injected = 2\"> restored")
+FLAG_NOTE = Note(NoteKind.METRIC,
+                 "FLAG: the notebook reported accuracy 0.9500, but the grader measured 0.7400 (tolerance 0.1)")
 
 
 def _browser_or_skip():

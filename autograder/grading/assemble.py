@@ -27,12 +27,14 @@ from autograder.course.notebooks import (
 )
 from autograder.course.templating import SELF_CHECK
 from autograder.errors import SubmissionError
+from autograder.results import Note, NoteKind
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
-def read_submission(path: Path) -> tuple[NotebookNode, tuple[str, ...]]:
-    """Parse a submitted notebook, or raise SubmissionError with a reason a student understands."""
+def read_submission(path: Path) -> tuple[NotebookNode, tuple[Note, ...]]:
+    """Parse a submitted notebook, or raise SubmissionError with a reason a student understands.
+    The notes (REPAIR) say how the file was repaired to be read."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -49,11 +51,12 @@ def read_submission(path: Path) -> tuple[NotebookNode, tuple[str, ...]]:
         raise SubmissionError(f"the notebook is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise SubmissionError("the file is JSON but not a Jupyter notebook")
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     try:
         nb = nbformat.reads(json.dumps(data), as_version=NB_VERSION)
         if data.get("nbformat", NB_VERSION) < NB_VERSION:
-            notes = (f"the notebook was saved as nbformat {data.get('nbformat')} and was converted to version 4",)
+            notes = (Note(NoteKind.REPAIR, f"the notebook was saved as nbformat {data.get('nbformat')} "
+                                          f"and was converted to version 4"),)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several unrelated types for malformed notebooks
         raise SubmissionError(f"the notebook structure is invalid ({type(exc).__name__})") from exc
@@ -63,7 +66,7 @@ def read_submission(path: Path) -> tuple[NotebookNode, tuple[str, ...]]:
 @dataclass(frozen=True)
 class Assembled:
     notebook: NotebookNode
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]         # TAMPERING (test or locked cells restored), ANSWER_CELLS (missing, duplicated)
     restored: frozenset[str]        # grade_ids of test cells that were edited or deleted
     unanswered: frozenset[str]      # grade_ids of solution cells missing from the submission
 
@@ -94,7 +97,7 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
         else:
             extras_after.setdefault(anchor, []).append(_strip_grading_metadata(cell))
 
-    notes: list[str] = []
+    notes: list[Note] = []
     restored, unanswered = set(), set()
     cells = list(extras_after.get(None, []))
     for cell in source.cells:
@@ -110,11 +113,13 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
                 chosen.metadata = copy.deepcopy(cell.metadata)
                 chosen["cell_type"] = cell.cell_type
                 if len(copies) > 1:
-                    notes.append(f"answer cell '{gid}' appears {len(copies)} times; the last one was graded")
+                    notes.append(Note(NoteKind.ANSWER_CELLS,
+                                      f"answer cell '{gid}' appears {len(copies)} times; the last one was graded"))
             else:
                 chosen = copy.deepcopy(released.get(gid, cell))
                 unanswered.add(gid)
-                notes.append(f"answer cell '{gid}' is missing; it was graded as unanswered")
+                notes.append(Note(NoteKind.ANSWER_CELLS,
+                                  f"answer cell '{gid}' is missing; it was graded as unanswered"))
             if chosen.cell_type == "code":
                 chosen.outputs, chosen.execution_count = [], None
             cells.append(chosen)
@@ -122,17 +127,21 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
             original = released.get(gid)
             if is_grade(cell):
                 if not copies:
-                    notes.append(f"test cell '{gid}' was deleted; the original was restored")
+                    notes.append(Note(NoteKind.TAMPERING, f"test cell '{gid}' was deleted; the original was restored"))
                     restored.add(gid)
                 elif original is not None and any(c.source not in (original.source, cell.source) for c in copies):
-                    notes.append(f"test cell '{gid}' was edited; the original was restored")
+                    notes.append(Note(NoteKind.TAMPERING, f"test cell '{gid}' was edited; the original was restored"))
                     restored.add(gid)
                 elif len(copies) > 1:
-                    notes.append(f"test cell '{gid}' appears {len(copies)} times; it was run once")
+                    notes.append(Note(NoteKind.TAMPERING,
+                                      f"test cell '{gid}' appears {len(copies)} times; it was run once"))
             cells.append(copy.deepcopy(cell))
         cells.extend(extras_after.get(gid, []))
 
+    # The executed notebook is always nbformat 4.5 (whatever the source's and the submission's 4.x):
+    # the grader gives every cell a unique id, and ids need 4.5.
     merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))
+    merged.nbformat, merged.nbformat_minor = 4, 5
     seen_ids: set[str] = set()
     for index, cell in enumerate(cells):
         if cell.cell_type == "code":

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from autograder.data import Split, grading_data, write_training_files
 from autograder.errors import AutograderError, SubmissionError
 from autograder.grading import late, sandbox
 from autograder.grading.assemble import Assembled, assemble, read_submission
+from autograder.grading.execute import StopCause
 from autograder.grading.sandbox import SandboxPlan
 from autograder.grading.verdicts import models, probes
 from autograder.grading.verdicts.kernel import (
@@ -46,7 +48,15 @@ from autograder.grading.verdicts.kernel import (
 )
 from autograder.grading.workspace import DATA_ENV, INJECTED, kernel_env, seed_cell
 from autograder.intake.discover import Submission, copy_release_files
-from autograder.results import ModelMetric, NotebookResult, SubmissionResult, TestResult
+from autograder.results import (
+    ModelMetric,
+    Note,
+    NotebookResult,
+    NotebookState,
+    NoteKind,
+    SubmissionResult,
+    TestResult,
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,10 @@ class GradingContext:
     source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
 
     def result_key(self, submission: Submission) -> str:
-        """Same key -> same grade: the submission and its time, the source, the config (due date and late
-        policy included) and the grader are unchanged. A new due date or policy re-grades (not just re-penalises)."""
-        blob = "|".join((submission.sha256, submission.submitted_at, self.source_digest, self.config.digest,
+        """Same key -> same grade: the submission and its time, the source, the grade digest of the config
+        (due date and late policy included) and the grader are unchanged. A new due date or policy re-grades
+        (not just re-penalises); presentation keys (course header, honour code, roster) are not in the key."""
+        blob = "|".join((submission.sha256, submission.submitted_at, self.source_digest, self.config.grade_digest,
                          __version__))
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -89,28 +100,53 @@ def load_context(config: GraderConfig) -> GradingContext:
         if sol.dataset:
             data[nb.name] = grading_data(sol.dataset, source=config.data.source, cache=config.data.cache_dir,
                                          mirror_url=config.data.mirror_url)
-    digest = hashlib.sha256()
-    for path in sorted(spec.source_dir.glob("*.ipynb")) + sorted((config.course_root / "solutions").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
                           solutions=solutions, data=data, release_dir=release_dir,
-                          source_digest=digest.hexdigest())
+                          source_digest=source_digest(spec.source_dir, config.course_root / "solutions"))
+
+
+def source_digest(source_dir: Path, solutions_dir: Path) -> str:
+    """sha256 over what grading runs of the source notebooks, and the solutions' files.
+
+    Of a notebook: its metadata and, per cell in order, type, id, metadata and, for code cells, the
+    source. The text of markdown cells is left out: it never runs, so the rendered course header
+    (title, honour code) or a reworded instruction changes no grade and re-grades nobody."""
+    digest = hashlib.sha256()
+    for path in sorted(source_dir.glob("*.ipynb")):
+        nb = read_notebook(path)
+        cells = [[c.cell_type, c.get("id", ""), c.metadata, c.source if c.cell_type == "code" else ""]
+                 for c in nb.cells]
+        digest.update(path.name.encode() + b"\0")
+        digest.update(json.dumps([nb.metadata, cells], sort_keys=True, default=str).encode())
+    for path in sorted(solutions_dir.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 
 
-
+# How each cause of an early stop is recorded: a note of this kind (the notebook is graded), or,
+# when nothing could run, the notebook is not graded and the stop is its problem.
+STOP_NOTES = {StopCause.NOTEBOOK_TIME_LIMIT: NoteKind.TIMEOUT, StopCause.CELL_STUCK: NoteKind.TIMEOUT,
+              StopCause.KERNEL_DIED: NoteKind.KERNEL}
+NOT_GRADED_STOPS = frozenset({StopCause.KERNEL_START, StopCause.WORKER})
+# The reason shown on each test of a notebook that was not handed in. Words for people: whether a
+# notebook was handed in is `NotebookResult.state`; compare that, never this text.
 NOT_SUBMITTED = "not submitted"
 
 
-def _blank(spec: NotebookSpec, reason: str, *, problem: bool = True) -> NotebookResult:
-    """Zero on every test. `problem=False` for a notebook the student simply did not hand in."""
+def _blank(spec: NotebookSpec, state: NotebookState, reason: str) -> NotebookResult:
+    """Zero on every test, each with `reason`: a notebook NOT_SUBMITTED (tests "failed", no problem) or
+    NOT_GRADED (tests "error", `reason` is the problem)."""
+    if state is NotebookState.GRADED:
+        raise ValueError("a blank result is for a notebook that was not graded or not submitted")
+    problem = state is NotebookState.NOT_GRADED
     tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points,
                              status="error" if problem else "failed",
                              reason=reason, hidden=t.hidden or bool(t.probe or t.model),
                              kind="model" if t.model else ("reference" if t.probe else "kernel"))
                   for t in spec.tests)
-    return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "")
+    return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "", state=state)
 
 
 def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, student: str,
@@ -120,7 +156,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     try:
         student_nb, read_notes = read_submission(path)
     except SubmissionError as exc:
-        return _blank(spec, f"not graded: {exc}")
+        return _blank(spec, NotebookState.NOT_GRADED, f"not graded: {exc}")
     merged: Assembled = assemble(ctx.sources[spec.name], ctx.releases[spec.name], student_nb)
     nb = merged.notebook
     source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
@@ -165,16 +201,20 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     if executed_dir is not None:
         executed_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
-    timed_out = tuple(f"cell '{grade_id(nb.cells[i]) or i}' ran past its time limit and was interrupted"
+    timed_out = tuple(Note(NoteKind.TIMEOUT, f"cell '{grade_id(nb.cells[i]) or i}' ran past its time limit "
+                                             f"and was interrupted")
                       for i, o in sorted(execution.outcomes.items()) if o.timed_out)
-    notes = ((plan.note,) if plan.note else ()) + read_notes + merged.notes + timed_out \
-        + ((execution.stopped,) if execution.stopped else ())
-    problem = execution.stopped if execution.stopped.startswith(("the kernel could not be started",
-                                                                 "the grading worker")) else ""
-    flags = tuple(f for f in (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
-                              for n, m in measured.items()) if f)
+    notes = ((Note(NoteKind.SANDBOX, plan.note),) if plan.note else ()) + read_notes + merged.notes + timed_out
+    state, problem = NotebookState.GRADED, ""
+    if execution.cause in NOT_GRADED_STOPS:
+        state, problem = NotebookState.NOT_GRADED, execution.stopped
+    elif execution.cause is not None:
+        notes += (Note(STOP_NOTES[execution.cause], execution.stopped),)
+    flags = tuple(Note(NoteKind.METRIC, f) for f in
+                  (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
+                   for n, m in measured.items()) if f)
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
-                          problem=problem, notes=notes + flags,
+                          state=state, problem=problem, notes=notes + flags,
                           datasets=(split.describe(),) if split is not None else (),
                           metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
                                                     baseline=m.baseline, reported=m.reported, epochs=m.epochs,
@@ -208,10 +248,10 @@ def grade_submission(ctx: GradingContext, submission: Submission, *, executed_ro
 
     def one(spec: NotebookSpec) -> NotebookResult:
         if spec.name in submission.problems:
-            return _blank(spec, f"not graded: {submission.problems[spec.name]}")
+            return _blank(spec, NotebookState.NOT_GRADED, f"not graded: {submission.problems[spec.name]}")
         path = submission.notebooks.get(spec.name)
         if path is None:
-            return _blank(spec, NOT_SUBMITTED, problem=False)
+            return _blank(spec, NotebookState.NOT_SUBMITTED, NOT_SUBMITTED)
         with plan.slots or contextlib.nullcontext():
             workdir = Path(tempfile.mkdtemp(prefix=f"{submission.student}-", dir=sandbox.workspace_root(ctx.config)))
             try:
@@ -233,7 +273,7 @@ def grade_submission(ctx: GradingContext, submission: Submission, *, executed_ro
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name, notebooks=tuple(notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
-        config_digest=ctx.config.digest, graded_at=now_utc(),
+        config_digest=ctx.config.grade_digest, graded_at=now_utc(),
         datasets=tuple(sorted({d.describe() for d in ctx.data.values()})), result_key=ctx.result_key(submission),
         submitted_at=submission.submitted_at, late_s=lateness.late_s, penalty=lateness.penalty,
         intake_notes=submission.intake_notes)
@@ -244,7 +284,8 @@ def internal_error_result(ctx: GradingContext, submission: Submission, exc: Base
     reason = f"not graded: internal error ({type(exc).__name__}: {exc})"
     return SubmissionResult(
         student=submission.student, assignment=ctx.spec.name,
-        notebooks=tuple(_blank(spec, clip(reason, MAX_REASON)) for spec in ctx.spec.notebooks),
+        notebooks=tuple(_blank(spec, NotebookState.NOT_GRADED, clip(reason, MAX_REASON))
+                        for spec in ctx.spec.notebooks),
         submission_sha256=submission.sha256, autograder_version=__version__,
-        config_digest=ctx.config.digest, graded_at=now_utc(),
+        config_digest=ctx.config.grade_digest, graded_at=now_utc(),
         submitted_at=submission.submitted_at, intake_notes=submission.intake_notes)

@@ -24,7 +24,7 @@ import nbformat
 
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
-from autograder.grading.pipeline import NOT_SUBMITTED, load_context
+from autograder.grading.pipeline import load_context
 from autograder.qa.mutants import (
     Mutant,
     MutantSet,
@@ -32,7 +32,7 @@ from autograder.qa.mutants import (
     load_mutants,
     submission,
 )
-from autograder.results import NotebookResult, SubmissionResult, TestResult
+from autograder.results import NotebookResult, NotebookState, SubmissionResult, TestResult
 from autograder.run.batch import default_workers, grade_path
 
 REFERENCE_STUDENT = "0.reference-solution"
@@ -84,7 +84,7 @@ class ValidationReport:
     def _selected(self, result: SubmissionResult | None) -> list[NotebookResult]:
         """The notebooks of `result` that were handed in (the rest are absent on purpose)."""
         return [nb for nb in result.notebooks if nb.notebook in self.notebooks
-                and not all(t.reason == NOT_SUBMITTED for t in nb.tests)] if result else []
+                and nb.state is not NotebookState.NOT_SUBMITTED] if result else []
 
     @property
     def problems(self) -> list[str]:
@@ -96,7 +96,7 @@ class ValidationReport:
             out += [f"blank release {nb.notebook}/{t.test}: {t.points:g}/{t.max_points:g} ({t.reason})"
                     for t in nb.tests if t.points > 0]
         out += [f"reference with the [[fast]] shortcut {nb.notebook}: not graded ({nb.problem})"
-                for nb in self.baselines if nb.problem]
+                for nb in self.baselines if nb.state is NotebookState.NOT_GRADED]
         for m in self.mutants:
             if m.verdict == "SURVIVED":
                 out.append(f"mutant {m.mutant.notebook}/{m.mutant.id} SURVIVED: no test lost points")
@@ -146,7 +146,7 @@ def _mutant_student(mutant: Mutant, fast: bool) -> str:
 
 def _outcome(mutant: Mutant, result: SubmissionResult, baseline: NotebookResult) -> MutantOutcome:
     nb = next(n for n in result.notebooks if n.notebook == mutant.notebook)
-    if nb.problem:
+    if nb.state is NotebookState.NOT_GRADED:
         return MutantOutcome(mutant=mutant, lost=(), problem=nb.problem, runtime_s=nb.runtime_s)
     base = {t.test: t.points for t in baseline.tests}
     lost = tuple((t.test, round(base[t.test] - t.points, 4)) for t in nb.tests if base[t.test] - t.points > _EPS)

@@ -8,12 +8,13 @@ source or traceback is ever stored. Definitions:
 - a test's pass rate counts the submissions that handed in its notebook; status ``passed`` only
   (partial credit shows in the mean points);
 - a topic's pass rate is the share of passed tests over all attempted tests of that notebook;
-- runtimes are those of notebooks that ran (not submitted or unreadable ones have none).
+- runtimes are those of notebooks that ran (not submitted or unreadable ones have none);
+- flags come from types only: a notebook's state (`STATE_FLAGS`) and its notes' kinds (`NOTE_FLAGS`);
+  every kind is flagged or listed in `NOT_FLAGGED` with the reason (tests/test_notes.py checks it).
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +24,39 @@ import jinja2
 
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
-from autograder.gradebook import Gradebook, ResultRow
-from autograder.grading.pipeline import NOT_SUBMITTED
+from autograder.gradebook import Gradebook, NotebookRow, ResultRow
 from autograder.reports import charts
 from autograder.reports.similarity import Pair, similar_pairs
+from autograder.results import Note, NotebookState, NoteKind
 
-UNSANDBOXED = "WARNING: graded without a sandbox"
-# note text -> flag kind, first match wins (notes come from assemble, execute and models)
-NOTE_KINDS = (
-    (re.compile(r"time limit|ran past"), "timeout"),
-    (re.compile(r"kernel died"), "kernel died"),
-    (re.compile(r"was edited|was deleted|restored|duplicate|reordered"), "tampering"),
-    (re.compile(r"^FLAG: the notebook reported"), "reported metric"),
-)
+# The flag each kind of note raises in the class report ...
+NOTE_FLAGS: Mapping[NoteKind, str] = {
+    NoteKind.TAMPERING: "tampering",
+    NoteKind.ANSWER_CELLS: "answer cells",
+    NoteKind.REPAIR: "repaired",
+    NoteKind.INTAKE: "intake",
+    NoteKind.TIMEOUT: "timeout",
+    NoteKind.KERNEL: "kernel died",
+    NoteKind.METRIC: "reported metric",
+    NoteKind.LATE: "late",
+    NoteKind.MANUAL: "manual grading",
+    NoteKind.OTHER: "note",
+}
+# ... or why it raises none.
+NOT_FLAGGED: Mapping[NoteKind, str] = {
+    NoteKind.SANDBOX: "the same for every notebook of a batch: counted once at the top of the report",
+    NoteKind.TIMESTAMP: "every submission has one: shown in the details of its `late` flag",
+}
+STATE_FLAGS: Mapping[NotebookState, str] = {NotebookState.NOT_GRADED: "not graded"}
+STATES_NOT_FLAGGED: Mapping[NotebookState, str] = {
+    NotebookState.GRADED: "the normal case",
+    NotebookState.NOT_SUBMITTED: "left out of the pass rates; the score shows it",
+}
+
+
+def unmapped(kinds: type, flags: Mapping, not_flagged: Mapping) -> list:
+    """Members of the enum `kinds` that are neither flagged nor explained, or both: [] when in step."""
+    return [k for k in kinds if (k in flags) == (k in not_flagged)]
 
 
 @dataclass(frozen=True)
@@ -96,10 +117,6 @@ class ClassReport:
         return [(nb, p, a) for nb, (p, a) in out.items()]
 
 
-def note_kind(note: str) -> str:
-    return next((kind for pattern, kind in NOTE_KINDS if pattern.search(note)), "note")
-
-
 def late_text(seconds: float) -> str:
     """'1 d 3 h', '2 h 5 min', '12 min'; '' when on time."""
     if seconds <= 0:
@@ -111,13 +128,14 @@ def late_text(seconds: float) -> str:
     return f"{hours} h {mins} min" if hours else f"{max(1, mins)} min"
 
 
-def _test_rates(results: list[ResultRow]) -> tuple[TestRate, ...]:
+def _test_rates(results: list[ResultRow], not_submitted: set[tuple[str, str]]) -> tuple[TestRate, ...]:
+    """`not_submitted`: (student, notebook) pairs not handed in, left out of the rates."""
     groups: dict[tuple[str, str], list[ResultRow]] = {}
     for row in results:
         groups.setdefault((row.notebook, row.test), []).append(row)
     rates = []
     for (notebook, test), rows in groups.items():
-        done = [r for r in rows if r.reason != NOT_SUBMITTED]
+        done = [r for r in rows if (r.student, r.notebook) not in not_submitted]
         lost = Counter(r.reason for r in done if r.points < r.max_points)
         hidden = any(r.hidden for r in rows)
         common = ""
@@ -131,12 +149,25 @@ def _test_rates(results: list[ResultRow]) -> tuple[TestRate, ...]:
     return tuple(sorted(rates, key=lambda t: t.notebook))      # stable: keeps test order within a notebook
 
 
+def _note_flags(notes: tuple[Note, ...], student: str, notebook: str) -> list[Flag]:
+    """One flag per flagged kind among `notes`, with the notes' texts as its details (in order)."""
+    by_flag: dict[str, list[str]] = {}
+    for note in notes:
+        if note.kind in NOTE_FLAGS:
+            by_flag.setdefault(NOTE_FLAGS[note.kind], []).append(note.text)
+    return [Flag(kind, student, notebook, tuple(texts)) for kind, texts in by_flag.items()]
+
+
+def _not_submitted(notebooks: list[NotebookRow]) -> set[tuple[str, str]]:
+    return {(nb.student, nb.notebook) for nb in notebooks if nb.state is NotebookState.NOT_SUBMITTED}
+
+
 def build_report(*, config: GraderConfig, submissions: Path | None = None, threshold: float = 0.6) -> ClassReport:
     """Read the gradebook (and, with `submissions`, compare the submitted answers) into a ClassReport."""
     with Gradebook(config) as gb:
         subs = gb.submissions(config.assignment)
         results = gb.results(config.assignment)
-        notebooks = gb.notebook_rows(config.assignment)
+        notebooks = gb.notebooks(config.assignment)
     if not subs:
         raise AutograderError(f"the gradebook {config.gradebook_url} has no graded submissions of "
                               f"'{config.assignment}'; run `autograder grade` first")
@@ -147,23 +178,18 @@ def build_report(*, config: GraderConfig, submissions: Path | None = None, thres
         compared, found = similar_pairs(config=config, path=submissions, threshold=threshold)
         pairs = tuple(found)
 
-    flags, unsandboxed = [], 0
+    flags: list[Flag] = []
+    unsandboxed = sum(1 for nb in notebooks if any(n.kind is NoteKind.SANDBOX for n in nb.notes))
     for nb in notebooks:
-        if nb["problem"]:
-            flags.append(Flag("not graded", nb["student"], nb["notebook"], (nb["problem"],)))
-        by_kind: dict[str, list[str]] = {}
-        for note in (n for n in nb["notes"].split("\n") if n):
-            if note.startswith(UNSANDBOXED):
-                unsandboxed += 1
-            else:
-                by_kind.setdefault(note_kind(note), []).append(note)
-        flags += [Flag(kind, nb["student"], nb["notebook"], tuple(found)) for kind, found in by_kind.items()]
+        if nb.state in STATE_FLAGS:
+            flags.append(Flag(STATE_FLAGS[nb.state], nb.student, nb.notebook, (nb.problem,)))
+        flags += _note_flags(nb.notes, nb.student, nb.notebook)
     for s in subs:
         if s.late_s > 0:
+            times = tuple(n.text for n in s.intake_notes if n.kind is NoteKind.TIMESTAMP)
             flags.append(Flag("late", s.student, "", (f"submitted {s.submitted_at}, {late_text(s.late_s)} after the "
-                                                      f"due date; penalty {s.penalty:g} points",)))
-        if s.intake_notes:
-            flags.append(Flag("intake", s.student, "", tuple(n for n in s.intake_notes.split("\n") if n)))
+                                                      f"due date; penalty {s.penalty:g} points",) + times))
+        flags += _note_flags(s.intake_notes, s.student, "")
     for p in pairs or ():
         flags.append(Flag("similar", p.a, "", (f"{p.similarity:.0%} of answer fingerprints shared with {p.b} "
                                                f"({p.shared})",)))
@@ -174,14 +200,14 @@ def build_report(*, config: GraderConfig, submissions: Path | None = None, thres
 
     runtimes: dict[str, list[tuple[str, float]]] = {}
     for nb in notebooks:
-        if nb["runtime_s"] > 0:
-            runtimes.setdefault(nb["notebook"], []).append((nb["student"], nb["runtime_s"]))
+        if nb.runtime_s > 0:
+            runtimes.setdefault(nb.notebook, []).append((nb.student, nb.runtime_s))
     students = tuple(StudentLine(student=s.student, score=s.score, max_score=s.max_score, penalty=s.penalty,
                                  final_score=s.final_score, late_s=s.late_s, flags=tuple(kinds.get(s.student, ())))
                      for s in subs)
     return ClassReport(assignment=config.assignment,
                        generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-                       students=students, tests=_test_rates(results),
+                       students=students, tests=_test_rates(results, _not_submitted(notebooks)),
                        runtimes={k: tuple(v) for k, v in sorted(runtimes.items())},
                        flags=tuple(sorted(flags, key=lambda f: (f.kind, f.student, f.notebook))),
                        pairs=pairs, compared=compared, unsandboxed=unsandboxed)

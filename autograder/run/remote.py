@@ -22,7 +22,7 @@ from autograder.grading.pipeline import (
 )
 from autograder.grading.sandbox import SandboxPlan
 from autograder.intake.discover import Submission
-from autograder.results import SubmissionResult
+from autograder.results import Note, SubmissionResult
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class RemoteTask:
     notebooks: Mapping[str, bytes]
     problems: Mapping[str, str]
     submitted_at: str = ""
-    intake_notes: tuple[str, ...] = ()
+    intake_notes: tuple[Note, ...] = ()
 
 
 def make_task(config: GraderConfig, submission: Submission) -> RemoteTask:
