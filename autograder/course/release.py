@@ -22,6 +22,7 @@ keyed by a digest of everything that goes into it, so an unchanged course costs 
 """
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import hashlib
 import json
@@ -31,6 +32,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 from nbformat import NotebookNode
@@ -41,7 +43,7 @@ from autograder.course.notebooks import (
     read_notebook,
     source_notebook_paths,
 )
-from autograder.course.templating import render_assignment
+from autograder.course.templating import render_assignment, student_requirements, write_requirements
 from autograder.errors import ReleaseError
 
 SELFCHECK = Path(__file__).with_name("selfcheck.py")
@@ -104,6 +106,23 @@ def _stale_sources(rendered: dict[Path, NotebookNode]) -> list[Path]:
     return [p for p, nb in rendered.items() if nbformat.writes(_parse(p)) != nbformat.writes(nb)]
 
 
+@contextlib.contextmanager
+def _strict_validation_kept() -> Iterator[None]:
+    """nbconvert (inside generate_assignment) validates with ``relax_add_props=True``, and nbformat
+    then keeps that relaxed schema as *the* validator of the notebook's version for the rest of the
+    process (nbformat 5.10 `get_validator` caches it). Later reads in the same process (grading
+    after a release, `grade` after its release check) would accept cells with unknown keys, ids in
+    4.0-4.4 notebooks among them, while a fresh process refuses them. The cache is restored after."""
+    from nbformat import validator
+
+    saved = dict(validator.validators)
+    try:
+        yield
+    finally:
+        validator.validators.clear()
+        validator.validators.update(saved)
+
+
 def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, NotebookNode]) -> Path:
     """Run generate_assignment on a copy of source/<assignment>; return the release folder."""
     from nbgrader.converters import GenerateAssignment
@@ -132,7 +151,7 @@ def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, Notebook
     converter.log.setLevel(logging.ERROR)
     from autograder.nbgrader_log import captured
 
-    with captured(converter.log) as log:
+    with captured(converter.log) as log, _strict_validation_kept():
         try:
             converter.start()
         except Exception as exc:
@@ -141,6 +160,7 @@ def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, Notebook
     if not out.is_dir():
         raise ReleaseError(f"nbgrader produced no release for {config.assignment}.")
     shutil.copyfile(SELFCHECK, out / SELFCHECK.name)
+    write_requirements(out, config.assignment)
     return out
 
 
@@ -206,6 +226,7 @@ def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) ->
     for name, data in sorted(staged.items()):
         digest.update(name.encode() + b"\0" + data + b"\0")
     digest.update(SELFCHECK.read_bytes())
+    digest.update(student_requirements(config.assignment).encode())
     return digest.hexdigest()
 
 
