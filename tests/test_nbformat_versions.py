@@ -223,3 +223,41 @@ def test_nbgraders_fixtures_grade_as_nbgrader_grades_them(tmp_path: Path) -> Non
     for kind in FIXTURES:         # every cell nbgrader scores automatically, ours scores the same
         auto = {cell: score for cell, score in theirs[kind].items() if score is not None}
         assert {cell: ours[kind][cell] for cell in auto} == auto, kind
+
+
+# ---- the release is checked before grading ------------------------------------------------------
+
+AUTOGRADER = Path(sys.executable).parent / "autograder"
+
+
+def _cli(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(AUTOGRADER), *args], cwd=course, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def test_grade_refuses_a_stale_release_unless_allowed(tmp_path: Path) -> None:
+    course = _course(tmp_path / "course", {"p1": notebook_json(5, squares_cells(5, SOURCE_ANSWER))})
+    assert _cli(course, "release").returncode == 0
+    folder = tmp_path / "submitted" / "alice" / "ps1"
+    folder.mkdir(parents=True)
+    (folder / "p1.ipynb").write_text(_answered((course / "release" / "ps1" / "p1.ipynb").read_text(), RIGHT))
+
+    fresh = _cli(course, "grade", str(tmp_path / "submitted"), "--no-progress")        # the honest control
+    assert fresh.returncode == 0 and "stale" not in fresh.stderr, fresh.stdout + fresh.stderr
+
+    source = course / "source" / "ps1" / "p1.ipynb"          # a test changed after the release went out
+    source.write_text(source.read_text().replace("[1, 4, 9]", "[1, 4, 9, 16]"))
+    refused = _cli(course, "grade", str(tmp_path / "submitted"), "--no-progress", "--force")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "release/ps1 is stale against source/" in refused.stderr and "`autograder release`" in refused.stderr
+    assert "--allow-stale" in refused.stderr and refused.stdout == ""
+
+    allowed = _cli(course, "grade", str(tmp_path / "submitted"), "--no-progress", "--force", "--allow-stale")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "WARNING: release/ps1 is stale" in allowed.stderr and "tests they were never given" in allowed.stderr
+    import sqlite3
+
+    with sqlite3.connect(course / "gradebook.db") as db:     # graded with the unreleased test, as warned
+        assert db.execute("select score from autograder_submissions where student='alice'").fetchone() == (0.0,)
+    help_text = _cli(course, "grade", "--help").stdout
+    assert "--allow-stale" in help_text and "never have received" in " ".join(help_text.split())
