@@ -1,9 +1,14 @@
 """Reference solutions for week 3, notebook 02 (word embeddings).
 
-Only the pure functions of the notebook are compared with the student's code outside the
-kernel (``REFERENCES``); the Keras parts (vectorizer, model, training, reading the
-embedding layer, writing the projector files) are checked by the notebook's own test cells
-and by the grader's model checks (``MODELS``).
+Every exercise has a grader-side check, so the notebook's own test cells (which run in the
+student's kernel) only count when it passes:
+- ``standardize``, ``nearest_neighbours``: compared with the reference on random inputs;
+- ``build_vectorizer``: the returned layer is applied to the grader's texts; its ids must equal
+  those of the reference vectorizer (``apply:0``);
+- ``build_model``: the returned model is saved by the harness and checked here (``ReturnedModel``);
+- ``embedding_matrix``: called on a small model the harness builds from a recipe;
+- ``export_projector_files``: the files it writes are read and judged here (``WrittenFiles``);
+- ``train_model``: the saved model's architecture and held-out accuracy (``MODELS``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import string
 from typing import Callable
 
 import numpy as np
+
+from autograder.grading.verdicts.probes import ReturnedModel, WrittenFiles
 
 Kwargs = dict[str, object]
 InputGenerator = Callable[[np.random.Generator], Kwargs]
@@ -106,14 +113,131 @@ def generate_nearest_neighbours(rng: np.random.Generator) -> Kwargs:
     }
 
 
-REFERENCES: dict[str, Callable] = {
+def build_vectorizer(texts, vocab_size: int, sequence_length: int):
+    """A TextVectorization layer adapted on texts (runs in the grader's process, with Keras).
+
+    texts (n,) str -> layer mapping str (batch,) to int ids (batch, sequence_length)."""
+    import keras
+
+    vectorizer = keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int",
+                                                output_sequence_length=sequence_length,
+                                                standardize="lower_and_strip_punctuation")
+    vectorizer.adapt(np.asarray(texts, dtype=object))
+    return vectorizer
+
+
+def _vocabulary_words(rng: np.random.Generator, n: int) -> list[str]:
+    """n distinct lower-case words of 2-7 letters."""
+    return [str(w) for w in _random_vocabulary(rng, n + 2)[2:]]
+
+
+def generate_build_vectorizer(rng: np.random.Generator) -> Kwargs:
+    """10-30 texts over 4-12 words with distinct frequencies (mixed case, punctuation, breaks),
+    vocab_size 4-14, sequence_length 2-8, and 6 texts to vectorise (``apply:0``) with unknown words."""
+    words = _vocabulary_words(rng, _size(rng, 4, 12))
+    weights = np.arange(len(words), 0, -1, dtype=float) ** 2
+    def text(pool: list[str]) -> str:
+        chosen = rng.choice(pool, size=_size(rng, 1, 9), p=None if pool is not words else weights / weights.sum())
+        styled = [w.upper() if rng.random() < 0.2 else w.capitalize() if rng.random() < 0.2 else w for w in chosen]
+        return " ".join(s + str(rng.choice(["", "", ",", "!", "."])) for s in styled)
+    texts = [text(words) for _ in range(_size(rng, 10, 30))]
+    probe = [text(words + ["zzq", "unseen"]) for _ in range(5)] + [""]
+    return {"texts": np.array(texts, dtype=str), "vocab_size": _size(rng, 4, 14),
+            "sequence_length": _size(rng, 2, 8), "apply:0": np.array(probe, dtype=str)}
+
+
+def vectorizer_recipe(words: list[str], sequence_length: int) -> dict:
+    """A recipe the harness builds: TextVectorization with a fixed vocabulary ('' and '[UNK]' + words)."""
+    return {"keras": "TextVectorization",
+            "config": {"max_tokens": len(words) + 2, "output_sequence_length": sequence_length,
+                       "vocabulary": list(words)}}
+
+
+def generate_build_model(rng: np.random.Generator) -> Kwargs:
+    """A vectorizer of 3-30 words and 3-12 ids per text, and embedding_dim 2-20."""
+    words = _vocabulary_words(rng, _size(rng, 3, 30))
+    return {"vectorizer": vectorizer_recipe(words, _size(rng, 3, 12)), "embedding_dim": _size(rng, 2, 20)}
+
+
+def _bag_params(kwargs: Kwargs) -> tuple[int, int]:
+    """Embedding V x d + Dense(16) d x 16 + 16 + Dense(1) 17, V = words + 2."""
+    vocabulary = len(kwargs["vectorizer"]["config"]["vocabulary"]) + 2
+    d = int(kwargs["embedding_dim"])
+    count = vocabulary * d + d * 16 + 16 + 17
+    return count, count
+
+
+BUILD_MODEL = ReturnedModel(
+    layers=("TextVectorization", "Embedding", "GlobalAveragePooling1D", "Dense", "Dense"),
+    example=lambda kwargs: np.array(["good film", "", "a word that is not known"]),
+    output_shape=lambda kwargs: (3, 1),
+    params=_bag_params,
+)
+
+
+def embedding_matrix(model) -> np.ndarray:
+    """The weights of the layer named "embedding", read from the recipe the harness built the model
+    from: model (recipe) -> (vocab, dim)."""
+    for layer in model["layers"]:
+        if layer["config"].get("name") == "embedding":
+            return np.asarray(layer["weights"][0])
+    raise ValueError("the recipe has no layer named 'embedding'")
+
+
+def generate_embedding_matrix(rng: np.random.Generator) -> Kwargs:
+    """A Sequential model (ids of length 3) -> Embedding(V 5-40, d 2-12, named "embedding") with a
+    known table -> Dense(3) decoy; weights are float32 values, so the comparison is exact."""
+    vocabulary, dim = _size(rng, 5, 40), _size(rng, 2, 12)
+    table = rng.normal(size=(vocabulary, dim)).astype(np.float32).astype(np.float64)
+    decoy = [rng.normal(size=(dim, 3)).astype(np.float32), np.zeros(3, np.float32)]
+    return {"model": {"keras": "Sequential", "input_shape": [3], "input_dtype": "int32", "layers": [
+        {"keras": "Embedding", "config": {"input_dim": vocabulary, "output_dim": dim, "name": "embedding"},
+         "weights": [table]},
+        {"keras": "Dense", "config": {"units": 3, "name": "decoy"}, "weights": decoy}]}}
+
+
+def _tsv_numbers(text: str) -> np.ndarray:
+    """Rows of tab-separated numbers -> (rows, columns) float array (ValueError when ragged)."""
+    return np.array([[float(x) for x in line.split("\t")] for line in text.splitlines()], dtype=float)
+
+
+def _lines(text: str) -> np.ndarray:
+    return np.array(text.splitlines(), dtype=str)
+
+
+def generate_export_projector_files(rng: np.random.Generator) -> Kwargs:
+    """matrix (vocab 4-30, dim 2-8) of float32 values of size about 1e-3 (full precision must be
+    written), and the vocabulary ['', '[UNK]', words...]; the grader sets ``folder``."""
+    n, dim = _size(rng, 4, 30), _size(rng, 2, 8)
+    matrix = (rng.normal(size=(n, dim)) * 1e-3).astype(np.float32).astype(np.float64)
+    return {"matrix": matrix, "vocabulary": np.array(["", "[UNK]"] + _vocabulary_words(rng, n - 2), dtype=str)}
+
+
+EXPORT_PROJECTOR_FILES = WrittenFiles(
+    folder="folder",
+    expected=lambda kwargs: {"vectors.tsv": np.asarray(kwargs["matrix"])[1:],
+                             "metadata.tsv": np.asarray(kwargs["vocabulary"])[1:]},
+    parse={"vectors.tsv": _tsv_numbers, "metadata.tsv": _lines},
+    returns=lambda kwargs: (f"{kwargs['folder']}/vectors.tsv", f"{kwargs['folder']}/metadata.tsv"),
+)
+
+
+REFERENCES: dict[str, object] = {
     "standardize": standardize,
     "nearest_neighbours": nearest_neighbours,
+    "build_vectorizer": build_vectorizer,
+    "build_model": BUILD_MODEL,
+    "embedding_matrix": embedding_matrix,
+    "export_projector_files": EXPORT_PROJECTOR_FILES,
 }
 
 INPUT_GENERATORS: dict[str, InputGenerator] = {
     "standardize": generate_standardize,
     "nearest_neighbours": generate_nearest_neighbours,
+    "build_vectorizer": generate_build_vectorizer,
+    "build_model": generate_build_model,
+    "embedding_matrix": generate_embedding_matrix,
+    "export_projector_files": generate_export_projector_files,
 }
 
 # Reference model: TextVectorization(10000 tokens, 40 ids) -> Embedding(10000, 16, name "embedding")

@@ -38,10 +38,10 @@ def lost(*functions: str) -> set[str]:
 CASES = {
     "infinite_loop": ({"rnn_forward": "while True:\n    pass"}, lost("rnn_forward"), "time limit"),
     "swallows_interrupt": ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                           "while True:\n    time.sleep(0.01)", REFERENCE_TESTS, "did not stop"),
+                           "while True:\n    time.sleep(0.01)", lost(*FUNCTIONS), "did not stop"),
     "memory_bomb": ("hog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 2**20))\n"
                     "except MemoryError:\n    print('memory limit reached')\nhog = None", set(), ""),
-    "kernel_crash": ("import os\nos._exit(3)", REFERENCE_TESTS, "kernel died"),
+    "kernel_crash": ("import os\nos._exit(3)", lost(*FUNCTIONS), "kernel died"),
     "fork_bomb": ("import os, time\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
                   "            time.sleep(60)\n            os._exit(0)\n        children += 1\n"
                   "except OSError as exc:\n    print('fork refused after', children, 'children')", set(), ""),
@@ -60,10 +60,9 @@ CASES = {
                                                  "np.testing.assert_allclose = lambda *a, **k: None\n"
                                                  "def rnn_cell_forward(x_t, h_prev, Wx, Wh, b):\n"
                                                  "    return np.zeros((x_t.shape[0], Wh.shape[0]))"},
-                            # the patched assert_allclose fakes the visible tests in the kernel; the grader's
-                            # own comparisons (and the plain asserts of the hidden tests) still catch it
-                            {"rnn_cell_forward_reference", "test_rnn_cell_forward_hidden", "rnn_forward_reference",
-                             "test_rnn_forward_hidden"}, ""),
+                            # the patched assert_allclose fakes the visible tests in the kernel, but a kernel
+                            # test counts only when the grader's own comparison of its exercise passes
+                            lost("rnn_cell_forward", "rnn_forward"), "not confirmed"),
 }
 
 

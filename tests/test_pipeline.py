@@ -33,12 +33,13 @@ def graded_tests_of(function: str) -> set[str]:
 EXPECTED_LOST = {
     "alice_correct": set(),
     "bob_partly_wrong": graded_tests_of("lstm_cell_forward") | graded_tests_of("rnn_gradient_norms"),
-    "carol_hardcoded": {t for f in FUNCTIONS for t in graded_tests_of(f)} - set(VISIBLE),
+    # the visible tests pass in her kernel, but no grader comparison confirms them
+    "carol_hardcoded": {t for f in FUNCTIONS for t in graded_tests_of(f)},
     "dave_raises": graded_tests_of("rnn_forward"),
     "erin_corrupted": {t for f in FUNCTIONS for t in graded_tests_of(f)},
     "frank_edits_tests": {t for f in FUNCTIONS[1:] for t in graded_tests_of(f)},
 }
-EXPECTED_SCORE = {"alice_correct": 20, "bob_partly_wrong": 12, "carol_hardcoded": 5,
+EXPECTED_SCORE = {"alice_correct": 20, "bob_partly_wrong": 12, "carol_hardcoded": 0,
                   "dave_raises": 16, "erin_corrupted": 0, "frank_edits_tests": 4}
 
 

@@ -92,3 +92,141 @@ def test_string_outputs_and_scalar_arguments(tmp_path: Path) -> None:
     assert good.status == "passed", good.reason
     bad = verdict("def shout(words, times):\n    return [w.upper() for w in words]")
     assert bad.status == "failed" and "do not match" in bad.reason
+
+
+# ---- reading the workspace safely -------------------------------------------------------------
+
+def test_outputs_behind_a_symlink_or_a_fifo_are_refused(tmp_path: Path) -> None:
+    """The workspace belongs to the student's code: the grader never follows a link it left there,
+    and a FIFO in place of an output file cannot block the grader."""
+    import os
+
+    ref = _reference()
+    cases = probes.draw_inputs(ref, ("affine",), policy=POLICY, student="s1")["affine"]
+    good = _run_harness(tmp_path, "import numpy as np\ndef affine(x, w):\n    z = x @ w\n    return z, np.tanh(z)", cases)
+    assert good is not None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / probes.OUTPUTS_FILE).rename(elsewhere / probes.OUTPUTS_FILE)
+    (tmp_path / probes.OUTPUTS_FILE).symlink_to(elsewhere / probes.OUTPUTS_FILE)
+    assert probes.read_outputs(tmp_path) is None
+    (tmp_path / probes.OUTPUTS_FILE).unlink()
+    os.mkfifo(tmp_path / probes.OUTPUTS_FILE)
+    assert probes.read_outputs(tmp_path) is None           # returns at once: never opened for a blocking read
+    (tmp_path / "sub").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OSError):
+        probes.read_workspace_file(tmp_path, f"sub/{probes.OUTPUTS_FILE}")
+    for bad in ("../x", "/etc/passwd", ""):
+        with pytest.raises(OSError):
+            probes.read_workspace_file(tmp_path, bad)
+
+
+def test_a_function_that_exits_is_recorded_and_the_other_cases_still_run(tmp_path: Path) -> None:
+    code = ("import numpy as np\ncalls = []\ndef affine(x, w):\n    calls.append(1)\n"
+            "    if len(calls) == 2:\n        raise SystemExit(0)\n    z = x @ w\n    return z, np.tanh(z)")
+    result = _verdict(tmp_path, code)
+    assert result.status == "failed" and "SystemExit on 1/3" in result.reason, result.reason
+
+
+# ---- probes of functions that return layers, models or write files (Keras in the kernel) --------
+
+KERAS_GOOD_BAG = '''
+import keras
+def build_model(vectorizer, embedding_dim=16):
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name="embedding")(vectorizer(inputs))
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(x)))
+'''
+KERAS_NESTED_BAG = '''
+import keras
+def build_model(vectorizer, embedding_dim=16):
+    head = keras.Sequential([keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(1)])
+    return keras.Sequential([keras.Input(shape=(1,), dtype="string"), vectorizer,
+                             keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name="embedding"), head])
+'''
+KERAS_NO_POOLING = '''
+import keras
+def build_model(vectorizer, embedding_dim=16):
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name="embedding")(vectorizer(inputs))
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(x)))
+'''
+KERAS_LAMBDA = '''
+import keras
+def build_model(vectorizer, embedding_dim=16):
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name="embedding")(vectorizer(inputs))
+    x = keras.layers.Lambda(lambda t: 1.0 * t)(keras.layers.GlobalAveragePooling1D()(x))
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(x)))
+'''
+
+
+def _word_embeddings() -> probes.Reference:
+    from autograder.course.solutions import load_solutions
+
+    sol = load_solutions(Path(__file__).resolve().parents[1] / "solutions", "word_embeddings")
+    return probes.Reference(functions=sol.functions, generators=sol.generators)
+
+
+def _keras_verdict(tmp_path: Path, reference: probes.Reference, probe: str, code: str):
+    policy = ReferencePolicy(cases=2, rtol=1e-6, seed=3)
+    cases = probes.draw_inputs(reference, (probe,), policy=policy, student="k")
+    probes.write_inputs(tmp_path, cases)
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code + "\n" + probes.harness_cell_source()], cwd=tmp_path, check=True,
+                   env=env, capture_output=True)
+    return probes.compare(f"{probe}_reference", probe, 2.0, reference=reference, cases=cases[probe],
+                          outputs=probes.read_outputs(tmp_path), policy=policy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code, status, reason", [
+    (KERAS_GOOD_BAG, "passed", "fit the exercise"),
+    (KERAS_NESTED_BAG, "passed", "fit the exercise"),          # a nested Sequential block is fine
+    (KERAS_NO_POOLING, "failed", "0 GlobalAveragePooling1D layer(s)"),
+    (KERAS_LAMBDA, "failed", "cannot be reloaded safely"),     # no student code runs in the grader
+    ("def build_model(vectorizer, embedding_dim=16):\n    return vectorizer", "failed", "did not return a Keras model"),
+])
+def test_a_returned_model_is_reloaded_and_checked_by_the_grader(tmp_path: Path, code: str, status: str,
+                                                                reason: str) -> None:
+    result = _keras_verdict(tmp_path, _word_embeddings(), "build_model", code)
+    assert result.status == status and reason in result.reason, result.reason
+
+
+PROJECTOR_GOOD = '''
+from pathlib import Path
+def export_projector_files(matrix, vocabulary, folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "vectors.tsv", "w") as v, open(folder / "metadata.tsv", "w") as m:
+        for i in range(1, len(vocabulary)):
+            v.write("\\t".join(repr(float(x)) for x in matrix[i]) + "\\n")
+            m.write(str(vocabulary[i]) + "\\n")
+    return (folder / "vectors.tsv").resolve(), folder / "metadata.tsv"
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, status, reason", [
+    (None, "passed", "wrote the expected files"),
+    (("range(1, len(vocabulary))", "range(len(vocabulary))"), "failed", "vectors.tsv with"),
+    (('repr(float(x))', '"%.2f" % x'), "failed", "vectors.tsv whose contents differ"),
+    (("m.write(str(vocabulary[i])", "m.write(str(vocabulary[i]).upper()"), "failed", "metadata.tsv whose contents"),
+    (('folder / "metadata.tsv"\n', 'folder / "vectors.tsv"\n'), "failed", "did not return the paths"),
+])
+def test_written_files_are_read_and_judged_by_the_grader(tmp_path: Path, change, status: str, reason: str) -> None:
+    code = PROJECTOR_GOOD if change is None else PROJECTOR_GOOD.replace(*change)
+    assert change is None or code != PROJECTOR_GOOD
+    result = _keras_verdict(tmp_path, _word_embeddings(), "export_projector_files", code)
+    assert result.status == status and reason in result.reason, result.reason
+
+
+def test_written_files_behind_a_symlink_are_refused(tmp_path: Path) -> None:
+    code = ("import os\ndef export_projector_files(matrix, vocabulary, folder):\n"
+            "    os.makedirs(os.path.dirname(folder), exist_ok=True)\n"
+            "    os.symlink('/etc', folder)\n    return os.path.join(folder, 'vectors.tsv'), os.path.join(folder, 'metadata.tsv')")
+    result = _keras_verdict(tmp_path, _word_embeddings(), "export_projector_files", code)
+    assert result.status == "failed" and "did not write a readable vectors.tsv" in result.reason, result.reason

@@ -5,6 +5,13 @@ nbgrader's cell metadata (schema 3) marks cells:
 The autograder adds keys of its own: a grade cell that the grader scores outside the kernel
 has ``{"autograder": {"probe": "<function name>"}}`` (or ``{"model": ..., "check": ...}``), and a
 header/footer cell rendered by `autograder release` has ``{"autograder": {"template": "<name>"}}``.
+
+Every grade cell belongs to an exercise, the grade_id of the answer cell it tests:
+``{"autograder": {"exercise": "<answer grade_id>"}}``. A probe cell defaults to its function's
+name. A test that runs in the student's kernel can be fooled by anything the student's code does
+in that process, so its points count only when the grader's own checks of the same exercise
+(probe and model cells) passed: a kernel test with points whose exercise has no such check is
+refused when the notebooks are loaded (docs/topic-contract.md, section 4).
 """
 from __future__ import annotations
 
@@ -52,6 +59,12 @@ def probe_name(cell: NotebookNode) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def exercise_name(cell: NotebookNode) -> str | None:
+    """The answer cell (grade_id) a grade cell tests, as its metadata declares it, or None."""
+    name = _autograder_meta(cell).get("exercise")
+    return name if isinstance(name, str) and name else None
+
+
 def template_name(cell: NotebookNode) -> str | None:
     """The template a header/footer cell was rendered from (autograder/templating.py), or None."""
     name = _autograder_meta(cell).get("template")
@@ -79,6 +92,12 @@ class TestSpec:
     hidden: bool                 # the cell has a hidden-tests region
     probe: str | None = None     # scored by the grader: the student function it runs
     model: tuple[str, str] | None = None   # scored by the grader: (saved model name, check)
+    exercise: str | None = None  # grade_id of the answer cell this test belongs to
+
+    @property
+    def grader_side(self) -> bool:
+        """Scored in the grader's process (probe or model cell), never from what the kernel did."""
+        return bool(self.probe or self.model)
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,10 @@ class NotebookSpec:
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.model[0] for t in self.tests if t.model))
+
+    def checks_of(self, exercise: str | None) -> tuple[TestSpec, ...]:
+        """The grader-side tests (probe and model cells) of one exercise, in notebook order."""
+        return tuple(t for t in self.tests if t.grader_side and exercise is not None and t.exercise == exercise)
 
 
 @dataclass(frozen=True)
@@ -153,16 +176,42 @@ def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
         seen.add(gid)
         if is_grade(cell):
             source = cell.source
+            probe = probe_name(cell)
             tests.append(TestSpec(
                 grade_id=gid,
                 points=float(nbgrader_meta(cell).get("points", 0)),
                 hidden="BEGIN HIDDEN TESTS" in source,
-                probe=probe_name(cell),
+                probe=probe,
                 model=model_check(cell),
+                exercise=exercise_name(cell) or probe,
             ))
         elif is_solution(cell):
             solutions.append(gid)
-    return NotebookSpec(name=name, path=path, tests=tuple(tests), solutions=tuple(solutions))
+    spec = NotebookSpec(name=name, path=path, tests=tuple(tests), solutions=tuple(solutions))
+    _check_confirmation(spec)
+    return spec
+
+
+_REQUIRE_EXERCISE = False   # while the Keras topics are annotated: kernel tests without an exercise count as before
+
+
+def _check_confirmation(spec: NotebookSpec) -> None:
+    """Refuse a kernel test with points that no grader-side check of its exercise can confirm."""
+    for test in spec.tests:
+        if test.exercise is not None and test.exercise not in spec.solutions:
+            raise ReleaseError(f"{spec.path}: grade cell '{test.grade_id}' names the exercise '{test.exercise}', "
+                               f"which is not an answer cell of the notebook (answer cells: "
+                               f"{', '.join(spec.solutions)}).")
+        if test.grader_side or test.points <= 0:
+            continue
+        if test.exercise is None and _REQUIRE_EXERCISE:
+            raise ReleaseError(f"{spec.path}: test cell '{test.grade_id}' gives {test.points:g} points in the "
+                               f"student's kernel but names no exercise: add \"autograder\": {{\"exercise\": "
+                               f"\"<answer grade_id>\"}} to its metadata (docs/topic-contract.md).")
+        if test.exercise is not None and not spec.checks_of(test.exercise):
+            raise ReleaseError(f"{spec.path}: test cell '{test.grade_id}' gives {test.points:g} points in the "
+                               f"student's kernel, but its exercise '{test.exercise}' has no grader-side check "
+                               f"(a probe or model cell with \"exercise\": \"{test.exercise}\") to confirm them.")
 
 
 def source_notebook_paths(config: GraderConfig) -> list[Path]:

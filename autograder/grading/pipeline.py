@@ -43,6 +43,9 @@ from autograder.grading.verdicts import models, probes
 from autograder.grading.verdicts.kernel import (
     MAX_REASON,
     RESTORED_NOTE,
+    CheckKind,
+    Confirmation,
+    GraderCheck,
     clip,
     kernel_verdict,
 )
@@ -183,21 +186,29 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     outputs = probes.read_outputs(workdir) if cases else None
     measured = {name: models.measure(workdir, models.ModelSpec.from_mapping(name, sol.models[name]), split)
                 for name in spec.models} if sol and split is not None else {}
-    results = []
+    # Grader-side verdicts first: a kernel test's points count only when they confirm its exercise.
+    checks: dict[str, GraderCheck] = {}
     for test in spec.tests:
         if test.model:
-            results.append(_model_verdict(ctx, test, sol, measured))
+            checks[test.grade_id] = GraderCheck(CheckKind.SAVED_MODEL, test.model[0],
+                                                _model_verdict(ctx, test, sol, measured))
         elif test.probe and reference is not None:
             verdict = probes.compare(test.grade_id, test.probe, test.points, reference=reference,
                                      cases=cases[test.probe], outputs=outputs, policy=config.reference,
                                      unavailable=execution.stopped)
             if test.grade_id in merged.restored:
                 verdict = dataclasses.replace(verdict, reason=verdict.reason + RESTORED_NOTE)
-            results.append(verdict)
-        else:
-            outcome = execution.outcomes.get(index_of.get(test.grade_id, -1))
-            results.append(kernel_verdict(test, outcome, stopped=execution.stopped,
-                                          restored=test.grade_id in merged.restored))
+            checks[test.grade_id] = GraderCheck(probes.check_kind(reference, test.probe), test.probe, verdict)
+    results = []
+    for test in spec.tests:
+        if test.grade_id in checks:
+            results.append(checks[test.grade_id].verdict)
+            continue
+        outcome = execution.outcomes.get(index_of.get(test.grade_id, -1))
+        confirmation = Confirmation(test.exercise, tuple(checks[t.grade_id] for t in spec.checks_of(test.exercise)
+                                                         if t.grade_id in checks)) if test.exercise else None
+        results.append(kernel_verdict(test, outcome, stopped=execution.stopped,
+                                      restored=test.grade_id in merged.restored, confirmation=confirmation))
     if executed_dir is not None:
         executed_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(executed_dir / f"{spec.name}.ipynb"))
