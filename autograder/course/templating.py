@@ -21,6 +21,7 @@ import copy
 import datetime as dt
 import importlib.metadata
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 import nbformat
@@ -100,6 +101,48 @@ def course_pins() -> tuple[Pin, ...]:
     return tuple(Pin(label, spec) for label, spec in pins.items())
 
 
+REQUIREMENTS = "requirements.txt"
+# What a student installs, in this order: the notebooks' libraries, then what the self-check needs.
+STUDENT_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "matplotlib",
+                    "ipykernel", "jupyter-client", "nbformat", "nbclient")
+
+
+def student_requirements(assignment: str) -> str:
+    """The release's requirements.txt: the student packages with the grader's pins (pyproject.toml, read
+    from the installed metadata as course_pins does), environment markers kept (tensorflow-cpu on
+    x86-64 Linux/Windows, tensorflow elsewhere, as the grader installs it). Deterministic text."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        meta = importlib.metadata.metadata(DISTRIBUTION)
+        requires = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ReleaseError(f"the '{DISTRIBUTION}' package is not installed (pip install -e .): its pinned "
+                           f"versions go into the release's {REQUIREMENTS}") from exc
+    found: dict[str, list[str]] = {}
+    for line in requires:
+        req = Requirement(line)
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        found.setdefault(canonicalize_name(req.name), []).append(str(req))
+    missing = [name for name in STUDENT_PACKAGES if canonicalize_name(name) not in found]
+    if missing:
+        raise ReleaseError(f"pyproject.toml pins no version of {', '.join(missing)}, which students install "
+                           f"({REQUIREMENTS} of the release)")
+    lines = [f"# The packages of {assignment}, at the versions the grader uses (pyproject.toml of {DISTRIBUTION}).",
+             f"# Python {meta['Requires-Python']}. Install them with:  python -m pip install -r {REQUIREMENTS}",
+             "# Topic 1 needs only numpy and the self-check's nbformat, nbclient and ipykernel; the others need all.",
+             "# Written by `autograder release`; `autograder release --check` reports it when it is stale."]
+    lines += [line for name in STUDENT_PACKAGES for line in found[canonicalize_name(name)]]
+    return "\n".join(lines) + "\n"
+
+
+def write_requirements(folder: Path, assignment: str) -> None:
+    """Write requirements.txt into a release folder (see student_requirements)."""
+    (Path(folder) / REQUIREMENTS).write_text(student_requirements(assignment), encoding="utf-8")
+
+
 def _long_date(moment: dt.datetime) -> str:
     return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
@@ -173,7 +216,7 @@ def render_cells(config: GraderConfig, info: NotebookInfo,
     if not info.tensorflow:
         pins = tuple(p for p in pins if p.label in _NUMPY_TOPIC_PINS)
     values = {"course": config.course, "notebook": info, "due": due_date(config), "late_policy": late_policy(config),
-              "seed": config.seed, "pins": pins}
+              "seed": config.seed, "pins": pins, "assignment": config.assignment}
     return {name: _cell(name, render(template, **values)) for name, (_, _, template) in CELLS.items()
             if name != "footer-save" or info.models}
 
