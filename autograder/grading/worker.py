@@ -1,14 +1,15 @@
-"""`python -m autograder.grading.worker`: execute one notebook inside the sandbox and report back.
+"""`python -m autograder.grading.worker`: execute one notebook and report back.
 
-Reads one JSON job on stdin, applies resource limits to itself (they are inherited by the
-kernel it starts), runs the notebook with `execute.execute_notebook`, and writes one JSON
-answer on stdout: the executed notebook and the per-cell outcomes. It imports no reference
-code and receives no hidden data beyond the notebook it runs.
+Reads one JSON job on stdin, applies resource limits to itself (they are inherited by bwrap and
+the kernel it starts), runs the notebook with `execute.execute_notebook` (the kernel inside the
+sandbox when the job has a `kernel` launch), and writes one JSON answer on stdout: the executed
+notebook and the per-cell outcomes. The worker itself runs outside the sandbox, with the minimal
+environment the grader gave it; it imports no reference code and receives no hidden data beyond
+the notebook it runs.
 """
 from __future__ import annotations
 
 import json
-import os
 import resource
 import signal
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.notebooks import grade_id
-from autograder.grading.execute import execute_notebook
+from autograder.grading.execute import KernelLaunch, execute_notebook
 
 MB = 1024 * 1024
 
@@ -34,8 +35,9 @@ def apply_limits(limits: dict) -> None:
     if limits.get("max_file_mb"):
         cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) * MB)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # an oversized write raises OSError instead of killing
-    if limits.get("max_processes") and os.getuid() != 0:
-        # RLIMIT_NPROC counts every process of the user; for uid 0 the sandbox's cgroup does this job
+    if limits.get("max_processes"):
+        # Set only without a pids cgroup: RLIMIT_NPROC counts every process of the kernel's uid, and
+        # concurrent kernels share uid 65534. Root (this worker, bwrap) is exempt; the kernel is not.
         cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
     if limits.get("cpu_s"):
         cap(resource.RLIMIT_CPU, int(limits["cpu_s"]))
@@ -52,7 +54,8 @@ def main() -> int:
         nb, workdir=Path(job["workdir"]), env=job["env"],
         cell_timeout=lambda cell: float(timeouts["cells"].get(grade_id(cell) or "", timeouts["cell_s"])),
         notebook_timeout_s=float(timeouts["notebook_s"]), startup_timeout_s=float(timeouts["kernel_start_s"]),
-        max_output_bytes=int(job.get("limits", {}).get("max_output_kb", 1024)) * 1024)
+        max_output_bytes=int(job.get("limits", {}).get("max_output_kb", 1024)) * 1024,
+        launch=KernelLaunch.from_json(job["kernel"]) if job.get("kernel") else None)
     real_stdout.write(json.dumps({"notebook": nb, "execution": execution.to_json()}))
     real_stdout.flush()
     return 0

@@ -24,22 +24,28 @@ def seed_cell(seed: int, uses_tensorflow: bool) -> NotebookNode:
     return nbformat.v4.new_code_cell("\n".join(lines), metadata={INJECTED: True}, id="autograder-seed")
 
 
+# Passed on from the grader when set: OpenBLAS's CPU detection, so kernel and grader compute alike.
+_NUMERIC_FROM_HOST = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def kernel_env(workdir: Path, seed: int, *, threads: int = 0) -> dict[str, str]:
-    """A private environment: HOME and every tool's config/cache folder point inside the workspace.
+    """The kernel's whole environment, built from nothing: HOME and every tool's config/cache folder
+    inside the workspace, the seed, TensorFlow's quiet and deterministic flags, and PATH with the
+    interpreter's folder first. Nothing else of the grader's environment (its HOME, tokens, paths)
+    reaches the kernel. The sandbox rewrites the workspace paths to /workspace and PATH to its view.
 
     `threads` > 0 caps TensorFlow's and BLAS's threads so parallel kernels do not oversubscribe."""
     home = workdir / ".home"
     for sub in ("", "tmp", "keras", "ipython", "jupyter", "jupyter-data", "jupyter-runtime", "mpl"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE",
-                                                        "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
-    keep["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), keep.get("PATH", "/usr/bin:/bin")])
+    numeric = {k: os.environ[k] for k in _NUMERIC_FROM_HOST if k in os.environ}
     return {
-        **keep,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        "LANG": "C.UTF-8", **numeric,
         "HOME": str(home), "TMPDIR": str(home / "tmp"), "KERAS_HOME": str(home / "keras"),
         "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
         "JUPYTER_DATA_DIR": str(home / "jupyter-data"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
-        "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
+        "JUPYTER_PLATFORM_DIRS": "1", "MPLCONFIGDIR": str(home / "mpl"), "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1", SEED_ENV: str(seed),
         "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "TF_DETERMINISTIC_OPS": "1",
         **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads),
