@@ -62,9 +62,13 @@ class Threshold:
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """Isolation and resource limits for student code (see autograder/sandbox.py)."""
+    """Isolation and resource limits for student code (see autograder/grading/sandbox.py).
 
-    isolation: str = "namespaces"        # "namespaces" or "off"
+    "namespaces" runs each kernel in the bubblewrap allow-list sandbox as uid 65534; "off" runs it on
+    the host. Where bwrap cannot run, `when_unavailable` decides: "warn" grades on the host with a
+    sandbox note on every result, "refuse" stops the batch."""
+
+    isolation: str = "namespaces"        # "namespaces" (bubblewrap) or "off"
     when_unavailable: str = "warn"       # "warn" or "refuse"
     memory_mb: int = 6144
     max_processes: int = 512
