@@ -318,8 +318,8 @@ MIGRATIONS = {2: _to_v2}     # version reached -> the step that reaches it from 
 
 def _upgrade(engine) -> None:
     """Create the autograder's tables, or bring an older gradebook's up to SCHEMA_VERSION in place
-    (one transaction): add every declared column a table lacks (with its `added` default), then run
-    the data steps of MIGRATIONS that the gradebook has not had."""
+    (one transaction): add every declared column a table lacks (with its `added` default; a new column
+    needs no new version), then run the data steps of MIGRATIONS that the gradebook has not had."""
     existing = set(inspect(engine).get_table_names())
     ours = {t.name for t in ROW_TYPES}
     with engine.begin() as conn:
@@ -339,14 +339,14 @@ def _upgrade(engine) -> None:
             if present is None:
                 continue
             for column in table.columns:
-                if column.name not in present:
-                    default = column.server_default.arg.text if column.server_default is not None else None
-                    if default is None:
+                if column.name in present:
+                    continue
+                sql = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(dialect=conn.dialect)}"
+                if not column.nullable:
+                    if column.server_default is None:
                         raise RuntimeError(f"{table.name}.{column.name} has no default for older gradebooks")
-                    sql_type = column.type.compile(dialect=conn.dialect)
-                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {sql_type} "
-                                      f"NOT NULL DEFAULT {default}" if not column.nullable else
-                                      f"ALTER TABLE {table.name} ADD COLUMN {column.name} {sql_type}"))
+                    sql += f" NOT NULL DEFAULT {column.server_default.arg.text}"
+                conn.execute(text(sql))
         for target in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[target](conn, had)
         if version != SCHEMA_VERSION:
