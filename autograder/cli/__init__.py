@@ -1,7 +1,16 @@
 """Command line: parse arguments, call one keyword-only function, print, return an exit code.
 
 Exit codes: 0 success; 1 the job ran but found problems (ungraded submissions, a stale
-release, failed validation); 2 bad usage or configuration.
+release, failed validation); 2 bad usage or configuration, and nothing to do: `autograder`
+without a command prints the commands and examples and exits with 2, as argparse does for a
+missing argument (`--help` exits with 0); export, feedback, report and scores exit with 2 when
+the gradebook holds nothing for them or --assignment / --student names nothing graded.
+
+Scale: `grade` prints one line per student and a summary of at most a dozen lines (300 students
+fit in about 320 lines); every lost test with its reason is behind `grade --details` and
+`autograder scores`, which reads the recorded grades back (gradebook.recorded_results).
+Options shared by several commands (--assignment, --no-progress) are declared once, in parent
+parsers.
 """
 from __future__ import annotations
 
