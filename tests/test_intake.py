@@ -214,3 +214,11 @@ def test_a_canvas_download_in_a_wrapper_folder(tmp_path: Path) -> None:
     assert any("'Copy of' prefix" in n.text for n in sub.intake_notes)
     assert [(u.student, u.path, u.issue) for u in found.unmatched] == [
         ("s_jane", "submissions/doejane_1001_5001_draft.ipynb", IntakeIssue.UNKNOWN_NAME)]
+
+
+def test_one_students_folder_given_as_the_batch_says_so(tmp_path: Path) -> None:
+    _write(tmp_path / "submitted" / "alice" / "hw" / "01_nb.ipynb")
+    with pytest.raises(SubmissionError, match="looks like one student's folder"):
+        discover(tmp_path / "submitted" / "alice", assignment="hw", notebooks=NB, scratch=tmp_path / "s")
+    [alice] = discover(tmp_path / "submitted", assignment="hw", notebooks=NB, scratch=tmp_path / "s").submissions
+    assert alice.student == "alice"

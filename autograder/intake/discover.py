@@ -518,6 +518,9 @@ def discover(path: Path, *, assignment: str, notebooks: tuple[str, ...], scratch
                     continue
                 hint = (f"; if it holds the submissions, grade {(path / entry.relative_to(top)).as_posix()}"
                         if path.is_dir() and entry.name.lower() in (*_UNWRAP, assignment.lower()) else "")
+                if entry.name.lower() == assignment.lower() and _holds_notebooks(entry):
+                    hint = (f"; {path} looks like one student's folder (<student>/{assignment}/): grade the "
+                            f"folder that holds the student folders")
                 files = _notebook_files(entry)
                 for file in files or [entry]:
                     batch.refuse(file, refusal[0], f"{refusal[1]}: not graded{hint}")
