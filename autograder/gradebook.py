@@ -137,6 +137,14 @@ def _table(name: str, row_type: type, meta: MetaData) -> Table:
     return Table(name, meta, *columns)
 
 
+def _row_of(row_type: type, value: Any, **given: Any) -> Any:
+    """A row of `row_type` for the result `value`: the fields in `given` (the keys of its parents, its
+    position), every other field from `value`'s attribute of the same name. So a column is a result's
+    field under its own name, and `recorded_results` reads it back the same way."""
+    return row_type(**{f.name: given[f.name] if f.name in given else getattr(value, f.name)
+                       for f in dataclasses.fields(row_type)})
+
+
 def _values(row: Any) -> dict[str, Any]:
     """A row as the values of its table's columns (field by field: nothing is left out)."""
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
@@ -162,9 +170,8 @@ class ResultRow:
 
     @classmethod
     def of(cls, result: SubmissionResult, nb: NotebookResult, position: int, t: TestResult) -> "ResultRow":
-        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook, test=t.test,
-                   position=position, points=t.points, max_points=t.max_points, status=t.status, reason=t.reason,
-                   hidden=bool(t.hidden), kind=t.kind, detail=t.detail)
+        return _row_of(cls, t, student=result.student, assignment=result.assignment, notebook=nb.notebook,
+                       position=position)
 
 
 @dataclass(frozen=True)
@@ -182,9 +189,7 @@ class NotebookRow:
 
     @classmethod
     def of(cls, result: SubmissionResult, nb: NotebookResult) -> "NotebookRow":
-        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook,
-                   runtime_s=nb.runtime_s, problem=nb.problem, notes=tuple(nb.notes), state=nb.state,
-                   datasets=tuple(nb.datasets))
+        return _row_of(cls, nb, student=result.student, assignment=result.assignment)
 
 
 @dataclass(frozen=True)
@@ -205,9 +210,8 @@ class MetricRow:
 
     @classmethod
     def of(cls, result: SubmissionResult, nb: NotebookResult, m: ModelMetric) -> "MetricRow":
-        return cls(student=result.student, assignment=result.assignment, notebook=nb.notebook, model=m.model,
-                   metric=m.metric, value=m.value, baseline=m.baseline, reported=m.reported, epochs=m.epochs,
-                   params=m.params, history={k: list(v) for k, v in m.history.items()})
+        return _row_of(cls, m, student=result.student, assignment=result.assignment, notebook=nb.notebook,
+                       history={k: list(v) for k, v in m.history.items()})
 
 
 @dataclass(frozen=True)
@@ -235,12 +239,7 @@ class SubmissionRow:
 
     @classmethod
     def of(cls, result: SubmissionResult) -> "SubmissionRow":
-        return cls(student=result.student, assignment=result.assignment, score=result.score,
-                   max_score=result.max_score, submission_sha256=result.submission_sha256,
-                   autograder_version=result.autograder_version, config_digest=result.config_digest,
-                   graded_at=result.graded_at, datasets=tuple(result.datasets), result_key=result.result_key,
-                   submitted_at=result.submitted_at, late_s=result.late_s, penalty=result.penalty,
-                   intake_notes=tuple(result.intake_notes))
+        return _row_of(cls, result)     # score and max_score are the result's (raw) totals
 
 
 _meta = MetaData()
@@ -543,61 +542,31 @@ def recorded_results(gb: Gradebook, *, assignment: str | None = None,
     """The recorded submissions rebuilt as SubmissionResults (tests in recorded order), for printing
     them again (`autograder scores`). Only `students` when given; sorted by student.
 
-    Built only from the public readers above (submissions, results, notebook_rows), so it follows
-    their schema. A notebook's state is the stored one when the row has it, else it is inferred
-    (a problem: not graded; every test "not submitted": not submitted). Notes stored as a JSON list
-    of {"kind", "text"} come back as they were; plain-text notes (one per line) as NoteKind.OTHER."""
-    from autograder.grading.pipeline import NOT_SUBMITTED
-    from autograder.results import NotebookResult, NotebookState, TestResult
-
+    A result's fields are read from the row fields of the same names (the schema's convention, which
+    tests/test_gradebook.py checks both ways), so what `record()` wrote comes back equal."""
     wanted = set(students)
     subs = [s for s in gb.submissions(assignment) if not wanted or s.student in wanted]
     keys = {(s.student, s.assignment) for s in subs}
     tests: dict[tuple[str, str, str], list[TestResult]] = {}
     for r in gb.results(assignment):
         if (r.student, r.assignment) in keys:
-            tests.setdefault((r.student, r.assignment, r.notebook), []).append(TestResult(
-                test=r.test, points=r.points, max_points=r.max_points, status=r.status, reason=r.reason,
-                hidden=bool(r.hidden), kind=r.kind, detail=r.detail))
+            tests.setdefault((r.student, r.assignment, r.notebook), []).append(_rebuilt(TestResult, r))
+    metrics: dict[tuple[str, str, str], list[ModelMetric]] = {}
+    for m in gb.metrics(assignment):
+        if (m.student, m.assignment) in keys:
+            metrics.setdefault((m.student, m.assignment, m.notebook), []).append(
+                _rebuilt(ModelMetric, m, history={k: tuple(v) for k, v in m.history.items()}))
     notebooks: dict[tuple[str, str], list[NotebookResult]] = {}
-    for row in gb.notebook_rows(assignment):
-        key = (row["student"], row["assignment"])
-        if key not in keys:
-            continue
-        nb_tests = tuple(tests.get((*key, row["notebook"]), ()))
-        problem = row.get("problem") or ""
-        if row.get("state"):
-            state = NotebookState(row["state"])
-        elif problem:
-            state = NotebookState.NOT_GRADED
-        elif nb_tests and all(t.reason == NOT_SUBMITTED for t in nb_tests):
-            state = NotebookState.NOT_SUBMITTED
-        else:
-            state = NotebookState.GRADED
-        notebooks.setdefault(key, []).append(NotebookResult(
-            notebook=row["notebook"], tests=nb_tests, runtime_s=float(row.get("runtime_s") or 0.0),
-            problem=problem, notes=_stored_notes(row.get("notes")), state=state))
-    return [SubmissionResult(
-        student=s.student, assignment=s.assignment, notebooks=tuple(notebooks.get((s.student, s.assignment), ())),
-        submission_sha256=s.submission_sha256, autograder_version=s.autograder_version,
-        config_digest=s.config_digest, graded_at=s.graded_at, result_key=s.result_key,
-        submitted_at=s.submitted_at, late_s=s.late_s, penalty=s.penalty,
-        intake_notes=_stored_notes(s.intake_notes)) for s in subs]
+    for row in gb.notebooks(assignment):
+        key = (row.student, row.assignment, row.notebook)
+        if key[:2] in keys:
+            notebooks.setdefault(key[:2], []).append(_rebuilt(NotebookResult, row, tests=tuple(tests.get(key, ())),
+                                                              metrics=tuple(metrics.get(key, ()))))
+    return [_rebuilt(SubmissionResult, s, notebooks=tuple(notebooks.get((s.student, s.assignment), ())))
+            for s in subs]
 
 
-def _stored_notes(value) -> tuple:
-    """Notes as a reader returned them: Notes already, a JSON list of {"kind", "text"}, or plain text
-    with one note per line (NoteKind.OTHER)."""
-    from autograder.results import Note, NoteKind
-
-    if not value:
-        return ()
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return tuple(Note(NoteKind.OTHER, line) for line in value.split("\n") if line)
-    if not isinstance(value, (list, tuple)):
-        return (Note(NoteKind.OTHER, str(value)),)
-    return tuple(n if isinstance(n, Note) else Note.from_json(n) if isinstance(n, dict) else Note(NoteKind.OTHER, str(n))
-                 for n in value)
+def _rebuilt(result_type: type, row: Any, **children: Any) -> Any:
+    """A result of `result_type` from the same-named fields of `row`, its child results given."""
+    return result_type(**{f.name: children[f.name] if f.name in children else getattr(row, f.name)
+                          for f in dataclasses.fields(result_type)})

@@ -19,6 +19,7 @@ from autograder.gradebook import (
     SCHEMA_VERSION,
     SUBMISSIONS,
     Gradebook,
+    recorded_results,
 )
 from autograder.results import (
     ModelMetric,
@@ -117,6 +118,7 @@ def test_every_field_of_a_result_is_stored_and_read_back(gradebook_config) -> No
         notebooks = {n.notebook: n for n in gb.notebooks()}
         results = {(r.notebook, r.test): r for r in gb.results()}
         metrics = {(m.notebook, m.model): m for m in gb.metrics()}
+        rebuilt = recorded_results(gb)
 
     def check(value, row) -> None:
         for f in dataclasses.fields(value):
@@ -138,6 +140,7 @@ def test_every_field_of_a_result_is_stored_and_read_back(gradebook_config) -> No
             check(m, metrics[(nb.notebook, m.model)])
     assert [n.state for n in notebooks.values()] == [NotebookState.GRADED, NotebookState.NOT_GRADED,
                                                      NotebookState.NOT_SUBMITTED]
+    assert rebuilt == [result]                                 # and read back, the result itself
 
 
 def test_row_types_are_the_tables() -> None:
