@@ -503,10 +503,6 @@ class Gradebook:
     def notebooks(self, assignment: str | None = None) -> list[NotebookRow]:
         return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
 
-    def notebook_rows(self, assignment: str | None = None) -> list[dict]:
-        """`notebooks()` as dicts of column -> typed value."""
-        return [_values(row) for row in self.notebooks(assignment)]
-
     def result_key(self, student: str, assignment: str) -> str | None:
         """The key under which a student's recorded result was graded (None if not graded)."""
         row = self._nb.db.execute(select(SUBMISSIONS.c.result_key).where(
