@@ -21,12 +21,6 @@ def _is_not_submitted(nb) -> bool:
     return nb.state is NotebookState.NOT_SUBMITTED
 
 
-def _note_kind(note) -> str:
-    """A note's kind for counting: a typed Note's kind, or "note" for a plain-text one."""
-    kind = getattr(note, "kind", None)
-    return str(getattr(kind, "value", kind)) if kind is not None else "note"
-
-
 def _lost_tests(nb) -> list:
     return [t for t in nb.tests if t.points < t.max_points]
 
@@ -48,7 +42,7 @@ def student_problems(r: SubmissionResult) -> list[str]:
             if lost:
                 names = ", ".join(t.test for t in lost[:2]) + (f" +{len(lost) - 2}" if len(lost) > 2 else "")
                 parts.append(f"{label} -{nb.max_score - nb.score:g}: {names}")
-        kinds = Counter(_note_kind(n) for n in nb.notes)
+        kinds = Counter(n.kind.value for n in nb.notes)
         if kinds:
             parts.append(f"{label} notes: " + ", ".join(f"{k} {c}" if c > 1 else k for k, c in sorted(kinds.items())))
     if missing:
