@@ -22,7 +22,7 @@ a student's notebook; only their points are shown. Exit code: 0 when every visib
 
 The self-check cell itself (and any cell that calls this script) is skipped, and the kernel it
 starts carries an environment variable that makes a nested self-check do nothing. The grader
-never runs the self-check cell (autograder/assemble.py drops it).
+never runs the self-check cell (autograder/grading/assemble.py drops it).
 
 This file needs only nbformat, nbclient and a Jupyter kernel: `autograder release` copies it
 into the release folder unchanged, and `autograder check` runs the same code.
