@@ -77,6 +77,23 @@ budgets = {
     "temp_lstm": {"max_epochs": 50, "max_params": 50_000},
 }
 
+# --- the grader's own training of each saved model (autograder/grading/verdicts/models.py) ----
+# The grade of a trained model comes from the grader: it trains a fresh copy of the saved, compiled
+# architecture on its training split for the declared epochs, in a child process with these limits,
+# and measures it on held-out data. Over a limit, the metric scores 0 with the limit named.
+models = {
+    "cpu_s": 900,                   # CPU seconds (all threads) of one model's training and measurement
+    "memory_mb": 6144,              # address space of that child process (TensorFlow needs about 2 GB)
+    "wall_s": 600,                  # wall-clock seconds of that child process
+    "threads": 1,                   # TensorFlow threads of the grader's training, whatever --workers is
+    "max_file_mb": 64,              # largest models/<name>.keras the grader reads
+    # "<model>.<metric>": how far the student's saved weights may beat the grader's training of the
+    # same architecture before the notebook is flagged "possible training on held-out data"
+    # (measured: README "How trained models are graded").
+    "flag_margin": {"sentiment_embedding_bag.accuracy": 0.03, "sentiment_bilstm.accuracy": 0.03,
+                    "char_gru.loss": 0.1, "temp_lstm.mae": 0.06},
+}
+
 # --- sandbox for student code (autograder/sandbox.py) ----------------------------
 sandbox = {
     "isolation": "namespaces",      # network, mount and PID namespaces; user nobody when run as root

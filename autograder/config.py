@@ -114,6 +114,39 @@ class DataPolicy:
 
 
 @dataclass(frozen=True)
+class ModelsPolicy:
+    """How the grader trains and measures saved models (autograder/grading/verdicts/models.py).
+
+    Each model is trained again by the grader and measured in a child process with these limits
+    and `threads` threads (whatever --workers is, so a grade never depends on the batch layout).
+    `flag_margin` maps "<model>.<metric>" to how far (in the metric's units) the student's saved
+    weights may beat the grader's training before the notebook is flagged "possible training on
+    held-out data"; the defaults are measured (README "How trained models are graded").
+    `cap_epochs` / `cap_examples` (0 = none) cap the grader's training: `autograder validate` sets
+    them for the [[fast]] mutants and their reference; course grading leaves them at 0."""
+
+    cpu_s: int = 900
+    memory_mb: int = 6144
+    wall_s: float = 600
+    threads: int = 1
+    max_file_mb: int = 64
+    flag_margin: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_MARGINS))
+    cap_epochs: int = 0
+    cap_examples: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flag_margin", types.MappingProxyType(dict(self.flag_margin)))
+
+
+# Measured by `autograder calibrate` (docs/calibration.json "flag_margin_proposed"): a little over the
+# largest gap, over three seeds, between the reference's own weights and the grader's training of them.
+DEFAULT_FLAG_MARGINS: Mapping[str, float] = types.MappingProxyType({
+    "sentiment_embedding_bag.accuracy": 0.03, "sentiment_bilstm.accuracy": 0.03,
+    "char_gru.loss": 0.1, "temp_lstm.mae": 0.06})
+MODELS_INT_KEYS = ("cpu_s", "memory_mb", "threads", "max_file_mb", "cap_epochs", "cap_examples")
+
+
+@dataclass(frozen=True)
 class GraderConfig:
     course_id: str
     assignment: str
@@ -126,6 +159,7 @@ class GraderConfig:
     budgets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
+    models: ModelsPolicy = field(default_factory=ModelsPolicy)
     course: CourseInfo = field(default_factory=CourseInfo)
     due: str = ""                        # ISO 8601 with a UTC offset; "" = no due date
     late_penalty: LatePolicy = field(default_factory=LatePolicy)
@@ -304,6 +338,34 @@ def _budgets(value: Any) -> Mapping[str, Mapping[str, float]]:
     return out
 
 
+def _models(value: Any) -> ModelsPolicy:
+    """The `models` section: limits of the grader's training (numbers > 0), the training cap (0 = none),
+    and flag margins per "<model>.<metric>" (numbers > 0; the file's entries replace the defaults')."""
+    _check_mapping(value, "models")
+    allowed = [f.name for f in dataclasses.fields(ModelsPolicy)]
+    kwargs: dict[str, Any] = {}
+    for k, v in value.items():
+        name = f"models.{k}"
+        if k not in allowed:
+            raise _unknown(name, [f"models.{a}" for a in allowed], "grader_config.py")
+        if k == "flag_margin":
+            _check_mapping(v, name)
+            kwargs[k] = {**DEFAULT_FLAG_MARGINS,
+                         **{m: float(_check_number(x, f"{name}.{m}")) for m, x in v.items()}}
+        else:
+            kwargs[k] = _check_number(v, name, integer=k in MODELS_INT_KEYS, positive=not k.startswith("cap_"))
+            if kwargs[k] < 0:
+                raise ConfigError(f"grader_config.py: '{name}' must be 0 or more, got {v!r}.")
+    return ModelsPolicy(**kwargs)
+
+
+def with_training_cap(config: GraderConfig, *, epochs: int, examples: int) -> GraderConfig:
+    """The same policy with the grader's training capped (epochs, examples; 0 = no cap). Validation
+    grades its [[fast]] mutants and their reference with one cap, so they stay comparable."""
+    return dataclasses.replace(config, models=dataclasses.replace(config.models, cap_epochs=int(epochs),
+                                                                  cap_examples=int(examples)))
+
+
 def _check_due(value: Any) -> str:
     if value == "":
         return value
@@ -380,6 +442,8 @@ def parse_config(values: Mapping[str, Any], *, course_root: Path = Path(".")) ->
             kwargs[key] = _thresholds(value)
         elif key == "budgets":
             kwargs[key] = _budgets(value)
+        elif key == "models":
+            kwargs[key] = _models(value)
         elif key == "seed":
             kwargs[key] = _check_number(value, "seed", integer=True, positive=False)
         elif key == "due":
@@ -429,6 +493,7 @@ KEY_CLASSES: Mapping[str, str] = types.MappingProxyType({
     "seed": GRADE,
     "thresholds": GRADE,
     "budgets": GRADE,
+    "models": GRADE,                       # the grader's training of saved models: limits, cap, flag margins
     "data.source": GRADE,                  # embedded or canonical data: other numbers
     "data.cache_dir": LOCATION,            # downloads are checked by sha256: the same bytes wherever kept
     "data.mirror_url": LOCATION,

@@ -92,7 +92,11 @@ class TestResult:
 
 @dataclass(frozen=True)
 class ModelMetric:
-    """What the grader measured about one saved model on held-out data."""
+    """What the grader measured about one saved model on held-out data.
+
+    `value` is the grade's number: the grader's own training of the saved architecture, for
+    `epochs` declared epochs with `batch_size`. `own_value` is the student's saved weights on the
+    same held-out data (None when not measured); it only feeds the held-out-training flag."""
 
     model: str
     metric: str
@@ -102,6 +106,10 @@ class ModelMetric:
     epochs: int | None = None
     params: int | None = None
     history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)   # Keras history, per epoch
+    own_value: float | None = None   # the student's saved weights on the same held-out data
+    batch_size: int | None = None    # the batch size of the grader's training
+    examples: int | None = None      # training examples of the grader's training
+    capped: bool = False             # the grader's training was capped (autograder validate's shortcut)
 
 
 @dataclass(frozen=True)

@@ -249,5 +249,7 @@ MODELS = {
         "layers": ["TextVectorization", "Embedding", "GlobalAveragePooling1D", "Dense"],
         "params": [144_000, 177_000],
         "reported_tolerance": 0.1,
+        # The grader's own training (autograder/data/feeding.py): the notebook's 80 / 20 cut, batches of 64.
+        "training": {"batch_size": 64, "validation_share": 0.2, "split_seed": 123},
     },
 }

@@ -183,8 +183,9 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
 
     index_of = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c) and not c.metadata.get(INJECTED)}
     outputs = probes.read_outputs(workdir) if cases else None
-    measured = {name: models.measure(workdir, models.ModelSpec.from_mapping(name, sol.models[name]), split)
-                for name in spec.models} if sol and split is not None else {}
+    model_specs = {name: models.ModelSpec.from_mapping(name, sol.models[name]) for name in spec.models} \
+        if sol and split is not None else {}
+    measured = {name: models.measure(workdir, s, split, config=config) for name, s in model_specs.items()}
     # Grader-side verdicts first: a kernel test's points count only when they confirm its exercise.
     checks: dict[str, GraderCheck] = {}
     for test in spec.tests:
@@ -220,15 +221,14 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         state, problem = NotebookState.NOT_GRADED, execution.stopped
     elif execution.cause is not None:
         notes += (Note(STOP_NOTES[execution.cause], execution.stopped),)
-    flags = tuple(Note(NoteKind.METRIC, f) for f in
-                  (models.reported_flag(models.ModelSpec.from_mapping(n, sol.models[n]), m)
-                   for n, m in measured.items()) if f)
+    flags = tuple(note for n, m in measured.items() for note in models.model_notes(model_specs[n], m, config=config))
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
                           state=state, problem=problem, notes=notes + flags,
                           datasets=(split.describe(),) if split is not None else (),
                           metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
                                                     baseline=m.baseline, reported=m.reported, epochs=m.epochs,
-                                                    params=m.params, history=dict(m.history))
+                                                    params=m.params, history=dict(m.history), own_value=m.own_value,
+                                                    batch_size=m.batch_size, examples=m.examples, capped=m.capped)
                                         for n, m in measured.items()))
 
 

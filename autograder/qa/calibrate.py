@@ -5,6 +5,12 @@ with grader_config.py's `seed` replaced, on the configured grading data. For eve
 the record holds the held-out metric per seed, its mean and worst value, the trivial baseline,
 and the notebook's wall time, and proposes thresholds: the target 3 % (of the gap to the
 baseline) short of the worst seed, the min a third of the way from the baseline to the worst seed.
+
+The metric is the grader's own training of the reference's architecture (what a student's grade
+comes from); `own_values` are the reference notebook's saved weights on the same held-out data.
+Their largest gap in the weights' favour over the seeds, times 1.5 (at least 2 % of the gap between
+worst seed and baseline), is the proposed `models.flag_margin` of the model: honest training never
+beats the grader's by that much.
 """
 from __future__ import annotations
 
@@ -41,12 +47,13 @@ def calibrate(*, config: GraderConfig, seeds: list[int], notebooks: list[str] | 
         for nb in result.results[0].notebooks:
             for m in nb.metrics:
                 entry = runs.setdefault(f"{nb.notebook}/{m.model}", {"metric": m.metric, "seeds": [], "values": [],
-                                                                     "baselines": [], "runtime_s": []})
+                                                                     "baselines": [], "runtime_s": [],
+                                                                     "own_values": []})
                 for key, value in (("seeds", seed), ("values", m.value), ("baselines", m.baseline),
-                                   ("runtime_s", nb.runtime_s)):
+                                   ("runtime_s", nb.runtime_s), ("own_values", m.own_value)):
                     entry[key].append(value)
                 report(f"seed {seed:>5} {nb.notebook:<24} {m.model:<24} {m.metric} = {m.value} "
-                       f"(baseline {m.baseline}) in {nb.runtime_s:.0f} s")
+                       f"(saved weights {m.own_value}, baseline {m.baseline}) in {nb.runtime_s:.0f} s")
     return {key: _summarise(e, config) for key, e in runs.items()}
 
 
@@ -59,9 +66,15 @@ def _summarise(e: dict, config: GraderConfig) -> dict:
     if worst is not None and baseline is not None:
         gap = worst - baseline
         proposal = {"min": round(baseline + gap / 3, 3), "target": round(worst - 0.03 * gap, 3)}
+    margin = None
+    pairs = [(own, v) for own, v in zip(e.get("own_values", ()), e["values"]) if own is not None and v is not None]
+    if pairs and worst is not None and baseline is not None:
+        sign = 1 if higher else -1
+        ahead = max(sign * (own - v) for own, v in pairs)
+        margin = round(max(1.5 * ahead, 0.02 * abs(worst - baseline)), 3)
     return {**e, "mean": statistics.mean(values) if values else None, "worst": worst, "baseline": baseline,
             "runtime_mean_s": statistics.mean(e["runtime_s"]), "data": config.data.source,
-            "proposed_threshold": proposal}
+            "proposed_threshold": proposal, "proposed_flag_margin": margin}
 
 
 def markdown_table(records: dict[str, dict]) -> str:

@@ -9,6 +9,11 @@ notebook is compared, so "not submitted" never counts as a kill. Points lost are
 against a baseline graded once per notebook: the reference itself, or, for mutants that use
 their file's `[[fast]]` shortcut, the reference with the same shortcut. Submissions start in
 name order, so student ids carry a rank that starts the slowest (full references) first.
+
+The grader trains every saved model again (grading/verdicts/models.py). The [[fast]] mutants and
+their references are graded in a second batch whose config caps that training at FAST_TRAINING_CAP
+(epochs, examples), the same cap for the reference and the mutants, so their metrics stay
+comparable and the shortcut stays short; identical architectures are then trained once.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.config import GraderConfig
+from autograder.config import GraderConfig, with_training_cap
 from autograder.errors import AutograderError
 from autograder.grading.pipeline import load_context
 from autograder.qa.mutants import (
@@ -40,6 +45,7 @@ BLANK_STUDENT = "3.blank-release"
 _FAST_PREFIX = "1.fast-reference."
 _MUTANT_PREFIX = {False: "2.mutant.", True: "3.mutant."}   # keyed by "uses the shortcut"
 _EPS = 1e-9
+FAST_TRAINING_CAP = (1, 256)      # the grader's training of [[fast]] submissions: epochs, examples
 
 
 @dataclass(frozen=True)
@@ -181,10 +187,10 @@ def validate(*, config: GraderConfig, notebooks: tuple[str, ...] = (), mutants: 
     with_reference = [n for n in selected if not mutants_only
                       or any(not s.uses_fast(m) for s in sets if s.notebook == n for m in s.mutants)]
     with tempfile.TemporaryDirectory(prefix="autograder-validate-") as tmp:
-        submitted = Path(tmp) / "submitted"
+        submitted = {False: Path(tmp) / "submitted", True: Path(tmp) / "submitted-fast"}
 
-        def hand_in(student: str, name: str, nb) -> None:
-            folder = submitted / student / ctx.spec.name
+        def hand_in(student: str, name: str, nb, *, fast: bool = False) -> None:
+            folder = submitted[fast] / student / ctx.spec.name
             folder.mkdir(parents=True, exist_ok=True)
             if isinstance(nb, Path):
                 shutil.copy(nb, folder / f"{name}.ipynb")
@@ -198,13 +204,20 @@ def validate(*, config: GraderConfig, notebooks: tuple[str, ...] = (), mutants: 
         for s in sets:
             source = ctx.sources[s.notebook]
             if any(s.uses_fast(m) for m in s.mutants):
-                hand_in(f"{_FAST_PREFIX}{s.notebook}", s.notebook, fast_reference(source, s))
+                hand_in(f"{_FAST_PREFIX}{s.notebook}", s.notebook, fast_reference(source, s), fast=True)
             for m in s.mutants:
-                hand_in(_mutant_student(m, s.uses_fast(m)), s.notebook, submission(source, s, m))
+                hand_in(_mutant_student(m, s.uses_fast(m)), s.notebook, submission(source, s, m),
+                        fast=s.uses_fast(m))
         scratch = config.with_gradebook(Path(tmp) / "validate.db")
-        report = grade_path(config=scratch, path=submitted, progress=progress, context=ctx,
-                            workers=workers or default_workers())
-    by_student = {r.student: r for r in report.results}
+        capped = with_training_cap(scratch, epochs=FAST_TRAINING_CAP[0], examples=FAST_TRAINING_CAP[1])
+        results = []
+        for fast, batch_config in ((False, scratch), (True, capped)):
+            if submitted[fast].is_dir():
+                report = grade_path(config=batch_config, path=submitted[fast], progress=progress,
+                                    context=dataclasses.replace(ctx, config=batch_config),
+                                    workers=workers or default_workers())
+                results += report.results
+    by_student = {r.student: r for r in results}
     reference = by_student.get(REFERENCE_STUDENT)
     ref_nb = {nb.notebook: nb for nb in reference.notebooks} if reference else {}
     baselines = {s.notebook: next(n for n in by_student[f"{_FAST_PREFIX}{s.notebook}"].notebooks
