@@ -52,6 +52,12 @@ def graded(course_root: Path, tmp_path: Path):
     return config
 
 
+def assignment_max(config) -> float:
+    """The points of every grade cell of the assignment, as the source notebooks declare them."""
+    spec, _ = load_source(config)
+    return sum(t.points for nb in spec.notebooks for t in nb.tests)
+
+
 def test_nbgrader_csv_is_what_nbgrader_export_writes(graded, tmp_path: Path) -> None:
     ours = tmp_path / "ours.csv"
     assert export_nbgrader(config=graded, output=ours) == 4
@@ -65,7 +71,7 @@ def test_nbgrader_csv_is_what_nbgrader_export_writes(graded, tmp_path: Path) -> 
     assert tuple(rows["s_carol"]) == NBGRADER_COLUMNS
     carol = rows["s_carol"]
     assert (carol["raw_score"], carol["late_submission_penalty"], carol["score"], carol["max_score"]) == \
-        ("20.0", "4.0", "16.0", "114.0")
+        ("20.0", "4.0", "16.0", f"{assignment_max(graded):.1f}")
     assert (carol["timestamp"], carol["duedate"]) == ("2026-12-13 10:00:00", "2026-12-11 23:59:00")
     assert (rows["s_bob"]["raw_score"], rows["s_bob"]["late_submission_penalty"], rows["s_bob"]["score"]) == \
         ("10.0", "0.0", "10.0")
