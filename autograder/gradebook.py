@@ -207,6 +207,10 @@ class MetricRow:
     epochs: int | None = _column(Integer, nullable=True)
     params: int | None = _column(Integer, nullable=True)
     history: dict[str, list[float]] = _column(HistoryJSON)    # {"loss": [...], "val_accuracy": [...], ...}
+    own_value: float | None = _column(Float, nullable=True)   # the student's saved weights on the same data
+    batch_size: int | None = _column(Integer, nullable=True)  # of the grader's training
+    examples: int | None = _column(Integer, nullable=True)    # training examples of the grader's training
+    capped: bool = _column(Boolean, added="0")               # the grader's training was capped
 
     @classmethod
     def of(cls, result: SubmissionResult, nb: NotebookResult, m: ModelMetric) -> "MetricRow":
