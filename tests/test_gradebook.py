@@ -60,7 +60,8 @@ def _every_field_set(spec) -> SubmissionResult:
                                 reason=f"half of {t.grade_id}", hidden=i % 2 == 1, kind="reference",
                                 detail="" if i % 2 else "Traceback ...") for i, t in enumerate(first.tests)),
         metrics=(ModelMetric(model="m", metric="loss", value=1.5, baseline=3.3, reported=1.4, epochs=3, params=99,
-                             history={"loss": (2.0, 1.5)}),))
+                             history={"loss": (2.0, 1.5)}, own_value=1.45, batch_size=64, examples=640,
+                             capped=True),))
     unreadable = NotebookResult(notebook=second.name, problem="not graded: the notebook is not valid JSON",
                                 tests=tuple(_TestResult(test=t.grade_id, points=0.0, max_points=t.points,
                                                         status="error", reason="not graded") for t in second.tests))
