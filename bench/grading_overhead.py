@@ -7,7 +7,8 @@ alternating) on this machine, one after another, so their ratios are measured in
 - execute: nbclient runs each submitted notebook in a fresh kernel, nothing else;
 - autograder: `grade_path` (intake, restore, execute, reference probes, gradebook);
 - nbgrader: `nbgrader autograde` over the same submissions in a scratch nbgrader course.
-Prints the median over repeats of the whole batch, per notebook, and ratios.
+Prints the median over repeats of the whole batch, per notebook, and ratios, then what the
+kernel's sandbox view costs: computing it (once per grader process) and starting bwrap with it.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.config import load_config  # noqa: E402
+from autograder.grading import sandbox  # noqa: E402
 from autograder.grading.pipeline import load_context  # noqa: E402
 from autograder.qa.samples import TOPIC1, WRONG, fill, reference_answers  # noqa: E402
 from autograder.run.batch import grade_path  # noqa: E402
@@ -84,6 +86,24 @@ def run_nbgrader(config, root: Path) -> float:
     return time.perf_counter() - started
 
 
+def sandbox_start_s(repeats: int = 9) -> float | None:
+    """Median wall time of bwrap building the kernel's whole view and running /usr/bin/true in it."""
+    iso = sandbox.probe_isolation()
+    if not iso.available:
+        return None
+    view = sandbox.kernel_view()
+    times = []
+    with tempfile.TemporaryDirectory(prefix="ag-bench-", dir="/tmp") as tmp:
+        work = Path(tmp) / "w"
+        work.mkdir()
+        launch = view.launch(work, Path(tmp), {"HOME": str(work)}, as_root=iso.as_root)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([launch.bwrap, *launch.args, "--", "/usr/bin/true"], check=True)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=8)
@@ -110,6 +130,13 @@ def main() -> None:
     over = (med["autograder"] - med["execute"]) / n
     print(f"autograder overhead over plain execution: {over:+.2f} s per notebook; "
           f"autograder / nbgrader time ratio: {med['autograder'] / med['nbgrader']:.2f}")
+    start = sandbox_start_s()
+    if start is None:
+        print(f"sandbox: unavailable ({sandbox.probe_isolation().reason})")
+    else:
+        view = sandbox.kernel_view()
+        print(f"sandbox: kernel view of {len(view.distributions)} distributions computed in {view.build_s:.2f} s "
+              f"(once per process); bwrap starts with it in {start:.3f} s (median)")
 
 
 if __name__ == "__main__":
