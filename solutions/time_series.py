@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.grading.verdicts.probes import ReturnedModel
+
 DATASET = "weather"
 
 Kwargs = dict[str, Any]
@@ -87,11 +89,43 @@ def generate_mae(rng: np.random.Generator) -> Kwargs:
     return {"pred": true + rng.normal(scale=0.5, size=shape), "true": true}
 
 
-REFERENCES: dict[str, Callable] = {
+def generate_forecaster(rng: np.random.Generator) -> Kwargs:
+    """input_width 3-30 (for build_linear, build_dense and build_lstm)."""
+    return {"input_width": _size(rng, 3, 30)}
+
+
+def _windows(kwargs: Kwargs) -> np.ndarray:
+    """3 windows (3, input_width, 1) of a ramp, float32."""
+    width = int(kwargs["input_width"])
+    return np.linspace(-1.0, 1.0, 3 * width, dtype=np.float32).reshape(3, width, 1)
+
+
+def _exact(count: int) -> tuple[int, int]:
+    return count, count
+
+
+# Flatten -> Dense(1): input_width weights + 1 bias; no recurrent layer
+BUILD_LINEAR = ReturnedModel(layers=("Dense",), recurrent=(), settings=(("Dense", "activation", "linear"),),
+                             example=_windows, output_shape=lambda kw: (3, 1),
+                             params=lambda kw: _exact(int(kw["input_width"]) + 1))
+# Flatten -> Dense(64, relu) -> Dense(64, relu) -> Dense(1)
+BUILD_DENSE = ReturnedModel(layers=("Dense", "Dense", "Dense"), recurrent=(),
+                            settings=(("Dense", "activation", "relu"), ("Dense", "activation", "linear")),
+                            example=_windows,
+                            output_shape=lambda kw: (3, 1),
+                            params=lambda kw: _exact(int(kw["input_width"]) * 64 + 64 + 4_160 + 65))
+# LSTM(32) -> Dense(1): 4 x (32 x (1 + 32) + 32) + 33 = 4,385 for any input_width
+BUILD_LSTM = ReturnedModel(layers=("LSTM", "Dense"), recurrent=(("LSTM", 32, False),), example=_windows,
+                           output_shape=lambda kw: (3, 1), params=lambda kw: _exact(4_385))
+
+REFERENCES: dict[str, object] = {
     "make_windows": make_windows,
     "last_value_baseline": last_value_baseline,
     "repeat_baseline": repeat_baseline,
     "mae": mae,
+    "build_linear": BUILD_LINEAR,
+    "build_dense": BUILD_DENSE,
+    "build_lstm": BUILD_LSTM,
 }
 
 INPUT_GENERATORS: dict[str, InputGenerator] = {
@@ -99,6 +133,9 @@ INPUT_GENERATORS: dict[str, InputGenerator] = {
     "last_value_baseline": generate_last_value_baseline,
     "repeat_baseline": generate_repeat_baseline,
     "mae": generate_mae,
+    "build_linear": generate_forecaster,
+    "build_dense": generate_forecaster,
+    "build_lstm": generate_forecaster,
 }
 
 # ---- the saved model (grader side) -----------------------------------------------------------
