@@ -84,7 +84,7 @@ budgets = {
 models = {
     "cpu_s": 900,                   # CPU seconds (all threads) of one model's training and measurement
     "memory_mb": 6144,              # address space of that child process (TensorFlow needs about 2 GB)
-    "wall_s": 600,                  # wall-clock seconds of that child process
+    "wall_s": 1800,                 # wall-clock seconds of that child process (a backstop: cpu_s is the bound)
     "threads": 1,                   # TensorFlow threads of the grader's training, whatever --workers is
     "max_file_mb": 64,              # largest models/<name>.keras the grader reads
     # "<model>.<metric>": how far the student's saved weights may beat the grader's training of the

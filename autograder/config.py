@@ -127,7 +127,7 @@ class ModelsPolicy:
 
     cpu_s: int = 900
     memory_mb: int = 6144
-    wall_s: float = 600
+    wall_s: float = 1800
     threads: int = 1
     max_file_mb: int = 64
     flag_margin: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_MARGINS))

@@ -247,3 +247,23 @@ def test_partial_credit_curve_both_directions() -> None:
     assert curve(0.9, Threshold(0.6, 0.8)) == 1.0 and curve(0.5, Threshold(0.6, 0.8)) == 0.0
     assert curve(2.5, Threshold(3.0, 2.0)) == pytest.approx(0.5)
     assert curve(1.5, Threshold(3.0, 2.0)) == 1.0
+
+
+def test_a_forked_job_and_a_fresh_interpreter_give_the_same_numbers(tmp_path: Path, uncapped) -> None:
+    """`python -m autograder.grading.verdicts.model_job` (a fresh interpreter, the job on stdin) and a
+    fork of the TensorFlow-preloaded server run the same job to the same digits."""
+    from autograder.grading.verdicts.models import run_job
+
+    save(tmp_path, "fc", forecaster())
+    data = job_data("forecast", WEATHER, recipe("forecast"))
+    job = {"model": str(tmp_path / "models" / "fc.keras"), "task": "forecast", "seed": 1234, "threads": 1,
+           "memory_mb": 6144, "cpu_s": 300, "train": {"epochs": 1, "batch_size": 64, "max_examples": 512},
+           "measure_own": True, "max_params": None, "data": data}
+    runs = []
+    for forked in (True, False):
+        home = tmp_path / f"home-{forked}"
+        home.mkdir()
+        records, limit, _ = run_job(job, wall_s=300, home=home, forked=forked)
+        assert limit is None
+        runs.append({r["stage"]: r.get("value") for r in records})
+    assert runs[0] == runs[1] and set(runs[0]) == {"loaded", "grader", "own"}

@@ -13,13 +13,15 @@ Protocol, one line each way (the job itself is a file, records go to a file):
     server -> parent   PID <folder> <pid>
     server -> parent   EXIT <folder> <status>  as os.waitpid reports it (signal in the low byte)
 The fork starts a new session, applies the job's limits and environment (env.json), sends its stdout
-and stderr to files in the folder, and exits with 0 (or 3 after a MemoryError).
+and stderr to files in the folder, and exits with 0 (or 3 after a MemoryError). When the grading
+process goes away (its end of the pipe closes), the server kills the jobs still running and exits.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import signal
 import sys
 
 for _name, _value in (("TF_CPP_MIN_LOG_LEVEL", "2"), ("TF_ENABLE_ONEDNN_OPTS", "0"), ("CUDA_VISIBLE_DEVICES", ""),
@@ -71,8 +73,13 @@ def serve() -> None:
         ready, _, _ = select.select([stdin] if open_input else [], [], [], 0.05)
         if ready:
             chunk = os.read(stdin.fileno(), 65536)
-            if not chunk:
+            if not chunk:                      # the grading process is gone: so are its jobs
                 open_input = False
+                for pid in running:
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
