@@ -23,6 +23,18 @@ Decisions:
   `manual_score`, `extra_credit` and comments are never written, and `needs_manual_grade`
   follows nbgrader's own autograde rule (a cell needs review when a TA's score exists or there is
   no automatic one), so a re-grade never loses what a TA entered in formgrader.
+- **Manual grades are read from nbgrader's rows.** A manually graded answer is recorded with
+  ``auto_score`` None (``needs_manual_grade``), as nbgrader's autograde records it. `manual_grades()`
+  reads what TAs entered; `scored_results()` and `totals()` apply them by nbgrader's rule (a cell's
+  score is the TA's ``manual_score`` when there is one, else the autograded one, plus extra credit),
+  so every export, report and page shows the total nbgrader shows. The late penalty is the one
+  computed when the submission was graded, on its autograded points (nbgrader fixes
+  ``late_submission_penalty`` at autograde time too): final = autograded + manual - penalty.
+- **A changed answer keeps its TA score** (nbgrader keeps it): when a re-submission changes a
+  manual answer that a TA already scored, the score stays and the notebook gets a MANUAL note
+  asking for re-marking (`needs_manual_grade` is set again by nbgrader's rule).
+- **Only students nbgrader knows.** Every reader skips the autograder's rows of a submission that
+  nbgrader's tables no longer hold (`nbgrader db student remove`); `remove()` deletes both.
 """
 from __future__ import annotations
 
@@ -57,6 +69,7 @@ from sqlalchemy.types import TypeDecorator
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec
 from autograder.results import (
+    MANUAL,
     ModelMetric,
     Note,
     NotebookResult,
@@ -167,6 +180,7 @@ class ResultRow:
     hidden: bool = _column(Boolean)
     kind: str = _column(String(16))
     detail: str = _column(Text)
+    answer_sha256: str = _column(String(64), added="''")   # manual answers: the graded answer's digest
 
     @classmethod
     def of(cls, result: SubmissionResult, nb: NotebookResult, position: int, t: TestResult) -> "ResultRow":
@@ -236,14 +250,17 @@ class SubmissionRow:
     late_s: float = _column(Float, added="0")
     penalty: float = _column(Float, added="0")
     intake_notes: tuple[Note, ...] = _column(NotesJSON, added="'[]'")
+    # nbgrader's SubmittedAssignment.id written with these rows ("" in older gradebooks): while nbgrader
+    # no longer holds it (`nbgrader db student remove`), every reader leaves the submission out
+    nbgrader_id: str = _column(String(32), added="''")
 
     @property
     def final_score(self) -> float:
         return round(max(0.0, self.score - self.penalty), 6)
 
     @classmethod
-    def of(cls, result: SubmissionResult) -> "SubmissionRow":
-        return _row_of(cls, result)     # score and max_score are the result's (raw) totals
+    def of(cls, result: SubmissionResult, nbgrader_id: str = "") -> "SubmissionRow":
+        return _row_of(cls, result, nbgrader_id=nbgrader_id)     # score and max_score are the raw totals
 
 
 _meta = MetaData()
@@ -253,6 +270,60 @@ METRICS = _table("autograder_metrics", MetricRow, _meta)
 SUBMISSIONS = _table("autograder_submissions", SubmissionRow, _meta)
 SCHEMA = Table("autograder_schema", _meta, Column("version", Integer, nullable=False))
 ROW_TYPES = {RESULTS: ResultRow, NOTEBOOKS: NotebookRow, METRICS: MetricRow, SUBMISSIONS: SubmissionRow}
+
+
+@dataclass(frozen=True)
+class ManualGrade:
+    """What nbgrader's gradebook holds for one graded cell of one submitted notebook: the autograder's
+    score and what a TA entered in formgrader (None: nothing entered)."""
+
+    student: str
+    assignment: str
+    notebook: str
+    test: str                    # the cell's grade_id
+    max_points: float
+    auto_score: float | None     # None: waits for a TA (a manually graded answer)
+    manual_score: float | None
+    extra_credit: float | None
+    needs_manual_grade: bool
+    grade_id: str                # nbgrader's id of the grade row (formgrader's /formgrader/api/grade/<id>)
+
+    @property
+    def score(self) -> float:
+        """nbgrader's rule (api.Grade.score): the TA's score wins, else the autograded one; plus extra credit."""
+        base = self.manual_score if self.manual_score is not None else (self.auto_score or 0.0)
+        return round(base + (self.extra_credit or 0.0), 6)
+
+    @property
+    def pending(self) -> bool:
+        """An answer no one has graded yet: no automatic score and no TA score."""
+        return self.auto_score is None and self.manual_score is None
+
+
+@dataclass(frozen=True)
+class Total:
+    """One submission's total as every export and report shows it (nbgrader's total)."""
+
+    student: str
+    assignment: str
+    autograded: float        # the autograder's points on cells without a TA score
+    manual: float            # the TA's scores and extra credit
+    penalty: float           # the late penalty computed when graded (on the autograded points)
+    max_score: float
+    pending: tuple[str, ...]     # cells that still wait for a TA ("notebook/test")
+
+    @property
+    def raw(self) -> float:
+        return round(self.autograded + self.manual, 6)
+
+    @property
+    def final(self) -> float:
+        return round(max(0.0, self.raw - self.penalty), 6)
+
+
+def _remark_note(cells: list[str]) -> tuple[Note, ...]:
+    return (Note(NoteKind.MANUAL, f"the answer in {', '.join(cells)} changed since a TA scored it; the TA's "
+                                  f"score is kept (as nbgrader keeps it): re-mark it in formgrader"),)
 
 
 # ---- upgrades of older gradebooks -------------------------------------------------------------
@@ -421,8 +492,12 @@ class Gradebook:
         for nb in spec.notebooks:
             gb.update_or_create_notebook(nb.name, spec.name)
             for test in nb.tests:
-                gb.update_or_create_grade_cell(test.grade_id, nb.name, spec.name,
-                                               max_score=test.points, cell_type="code")
+                if test.task:
+                    gb.update_or_create_task_cell(test.grade_id, nb.name, spec.name,
+                                                  max_score=test.points, cell_type=test.cell_type)
+                else:
+                    gb.update_or_create_grade_cell(test.grade_id, nb.name, spec.name,
+                                                   max_score=test.points, cell_type=test.cell_type)
             for solution in nb.solutions:
                 gb.update_or_create_solution_cell(solution, nb.name, spec.name)
 
@@ -450,6 +525,9 @@ class Gradebook:
             # nbgrader keeps the late penalty per notebook; ours is one number per submission, so it is
             # spread over the notebooks in proportion to their scores (the sums agree).
             raw = result.score
+            before = {(r.notebook, r.test): r.answer_sha256 for r in self._read(RESULTS, result.assignment)
+                      if r.student == result.student and r.answer_sha256}
+            remark: dict[str, list[str]] = {}
             for nb_result in result.notebooks:
                 notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
                 sub_nb = next((s for s in submitted.notebooks if s.notebook_id == notebook.id), None)
@@ -457,26 +535,33 @@ class Gradebook:
                     sub_nb = nb_api.SubmittedNotebook(notebook=notebook, assignment=submitted)
                     db.add(sub_nb)
                 grades = {g.cell_id: g for g in sub_nb.grades}
-                for cell in notebook.grade_cells:
+                for cell in [*notebook.grade_cells, *notebook.task_cells]:
                     grade = grades.get(cell.id) or nb_api.Grade(cell_id=cell.id, notebook=sub_nb)
                     test = next((t for t in nb_result.tests if t.test == cell.name), None)
-                    grade.auto_score = test.points if test else 0.0
+                    # an answer waiting for a TA has no automatic score (nbgrader's determine_grade)
+                    grade.auto_score = None if test and test.status == MANUAL else (test.points if test else 0.0)
+                    old = before.get((nb_result.notebook, cell.name))
+                    if grade.manual_score is not None and test and old and test.answer_sha256 != old:
+                        remark.setdefault(nb_result.notebook, []).append(cell.name)
                     # nbgrader's SaveAutoGrades rule; manual_score and extra_credit stay the TA's
                     grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
                     db.add(grade)
-                for cell in notebook.solution_cells:
+                for cell in [*notebook.solution_cells, *notebook.task_cells]:
                     if not any(c.cell_id == cell.id for c in sub_nb.comments):
                         db.add(nb_api.Comment(cell_id=cell.id, notebook=sub_nb))
                 sub_nb.late_submission_penalty = (
                     round(result.penalty * nb_result.score / raw, 6) if raw > 0 and result.penalty else None)
 
+            db.flush()          # nbgrader's ids (submitted.id) are given at the flush
             for table in ROW_TYPES:
                 db.execute(delete(table).where(table.c.student == result.student,
                                                table.c.assignment == result.assignment))
             rows = {RESULTS: [ResultRow.of(result, n, i, t) for n in result.notebooks for i, t in enumerate(n.tests)],
-                    NOTEBOOKS: [NotebookRow.of(result, n) for n in result.notebooks],
+                    NOTEBOOKS: [dataclasses.replace(row, notes=row.notes + _remark_note(remark[row.notebook]))
+                                if row.notebook in remark else row
+                                for row in (NotebookRow.of(result, n) for n in result.notebooks)],
                     METRICS: [MetricRow.of(result, n, m) for n in result.notebooks for m in n.metrics],
-                    SUBMISSIONS: [SubmissionRow.of(result)]}
+                    SUBMISSIONS: [SubmissionRow.of(result, nbgrader_id=submitted.id)]}
             for table, table_rows in rows.items():
                 if table_rows:
                     db.execute(insert(table), [_values(r) for r in table_rows])
@@ -485,13 +570,122 @@ class Gradebook:
             db.rollback()
             raise
 
+    def enter_manual_score(self, student: str, assignment: str, notebook: str, test: str, score: float, *,
+                           extra_credit: float | None = None) -> ManualGrade:
+        """What formgrader's ``PUT /formgrader/api/grade/<id>`` does, for scripts and the demo: set a TA's
+        score on one cell (and extra credit); `needs_manual_grade` is cleared as formgrader clears it."""
+        grade = self._nb.find_grade(test, notebook, assignment, student)
+        if not 0 <= score <= grade.max_score:
+            raise ValueError(f"{student}/{notebook}/{test}: a score of {score:g} is outside [0, {grade.max_score:g}]")
+        grade.manual_score, grade.extra_credit = score, extra_credit
+        grade.needs_manual_grade = False
+        self._nb.db.commit()
+        return next(m for m in self.manual_grades(assignment) if m.grade_id == grade.id)
+
+    # ---- removing -------------------------------------------------------------------
+    def remove(self, student: str, assignment: str | None = None) -> int:
+        """Delete a student's submission of `assignment` (every assignment when None, and then the student
+        too) from nbgrader's tables and the autograder's, in one transaction. Returns the submissions removed;
+        KeyError when there is nothing of that student (of that assignment) to remove."""
+        from nbgrader import api as nb_api
+
+        db = self._nb.db
+        try:
+            known = db.get(nb_api.Student, student)
+            submitted = [] if known is None else [s for s in known.submissions
+                                                  if assignment is None or s.assignment.name == assignment]
+            ours = db.execute(select(SUBMISSIONS.c.assignment).where(SUBMISSIONS.c.student == student)).scalars().all()
+            ours = [a for a in ours if assignment is None or a == assignment]
+            if not submitted and not ours and (known is None or assignment is not None):
+                raise KeyError(student)
+            for sub in submitted:
+                for nb in sub.notebooks:
+                    for row in [*nb.grades, *nb.comments]:
+                        db.delete(row)
+                    db.delete(nb)
+                db.delete(sub)
+            for table in ROW_TYPES:
+                query = delete(table).where(table.c.student == student)
+                db.execute(query.where(table.c.assignment == assignment) if assignment else query)
+            if assignment is None and known is not None:
+                db.delete(known)
+            db.commit()
+            return max(len(submitted), len(ours))
+        except BaseException:
+            db.rollback()
+            raise
+
     # ---- reading ----------------------------------------------------------------------
+    def _gone(self) -> set[tuple[str, str]]:
+        """(student, assignment) of recorded submissions whose nbgrader submission no longer exists."""
+        from nbgrader import api as nb_api
+
+        held = set(self._nb.db.execute(select(nb_api.SubmittedAssignment.id)).scalars())
+        c = SUBMISSIONS.c
+        return {(student, assignment) for student, assignment, nb_id in self._nb.db.execute(
+            select(c.student, c.assignment, c.nbgrader_id)) if nb_id and nb_id not in held}
+
     def _read(self, table: Table, assignment: str | None, *order: Any) -> list[Any]:
+        """Rows of `table`, only of submissions nbgrader still holds (a student removed with
+        `nbgrader db student remove` is gone from every export and report)."""
         query = select(table).order_by(*order)
         if assignment:
             query = query.where(table.c.assignment == assignment)
         row_type = ROW_TYPES[table]
-        return [row_type(**row._mapping) for row in self._nb.db.execute(query)]
+        gone = self._gone()
+        return [row_type(**row._mapping) for row in self._nb.db.execute(query)
+                if (row.student, row.assignment) not in gone]
+
+    def manual_grades(self, assignment: str | None = None) -> list[ManualGrade]:
+        """Every graded cell of every submitted notebook as nbgrader holds it (TA scores included)."""
+        from nbgrader import api as nb_api
+
+        out = []
+        for sub in self._nb.db.execute(select(nb_api.SubmittedAssignment)).scalars():
+            if assignment and sub.assignment.name != assignment:
+                continue
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out.append(ManualGrade(student=sub.student_id, assignment=sub.assignment.name,
+                                           notebook=nb.notebook.name, test=g.cell.name, max_points=g.cell.max_score,
+                                           auto_score=g.auto_score, manual_score=g.manual_score,
+                                           extra_credit=g.extra_credit, needs_manual_grade=bool(g.needs_manual_grade),
+                                           grade_id=g.id))
+        return sorted(out, key=lambda m: (m.student, m.assignment, m.notebook, m.test))
+
+    def scored_results(self, assignment: str | None = None) -> list[ResultRow]:
+        """`results()` with the TAs' scores applied: a cell with a TA score carries it as its points (plus
+        extra credit, capped at the cell's maximum here; the total keeps nbgrader's sum), its status from
+        those points and a reason that says a TA scored it."""
+        grades = {(m.student, m.assignment, m.notebook, m.test): m for m in self.manual_grades(assignment)}
+        out = []
+        for r in self.results(assignment):
+            m = grades.get((r.student, r.assignment, r.notebook, r.test))
+            if m is not None and m.manual_score is not None:
+                points = min(max(m.score, 0.0), r.max_points)
+                status = "passed" if points >= r.max_points else ("partial" if points > 0 else "failed")
+                reason = f"scored by a TA: {m.score:g} of {r.max_points:g} points" + (
+                    f" (the autograder gave {r.points:g})" if r.kind != MANUAL else "")
+                r = dataclasses.replace(r, points=points, status=status, reason=reason)
+            out.append(r)
+        return out
+
+    def totals(self, assignment: str | None = None) -> dict[tuple[str, str], Total]:
+        """(student, assignment) -> the submission's total by nbgrader's rule, TA scores included."""
+        by_sub: dict[tuple[str, str], list[ManualGrade]] = {}
+        for m in self.manual_grades(assignment):
+            by_sub.setdefault((m.student, m.assignment), []).append(m)
+        out = {}
+        for s in self.submissions(assignment):
+            grades = by_sub.get((s.student, s.assignment), [])
+            manual = sum(m.score for m in grades if m.manual_score is not None)
+            manual += sum(m.extra_credit or 0.0 for m in grades if m.manual_score is None)
+            autograded = sum(m.auto_score or 0.0 for m in grades if m.manual_score is None)
+            out[(s.student, s.assignment)] = Total(
+                student=s.student, assignment=s.assignment, autograded=round(autograded, 6),
+                manual=round(manual, 6), penalty=s.penalty, max_score=s.max_score,
+                pending=tuple(f"{m.notebook}/{m.test}" for m in grades if m.pending))
+        return out
 
     def results(self, assignment: str | None = None) -> list[ResultRow]:
         c = RESULTS.c
@@ -508,10 +702,11 @@ class Gradebook:
         return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
 
     def result_key(self, student: str, assignment: str) -> str | None:
-        """The key under which a student's recorded result was graded (None if not graded)."""
+        """The key under which a student's recorded result was graded (None if not graded, or if nbgrader
+        no longer holds the submission: it is graded again)."""
         row = self._nb.db.execute(select(SUBMISSIONS.c.result_key).where(
             SUBMISSIONS.c.student == student, SUBMISSIONS.c.assignment == assignment)).first()
-        return row[0] if row else None
+        return row[0] if row and (student, assignment) not in self._gone() else None
 
     def nbgrader_score(self, assignment: str, student: str) -> float:
         """The total as nbgrader itself computes it (used to check both records agree)."""

@@ -4,7 +4,11 @@ Statuses of one test:
 - ``passed``: full points;
 - ``partial``: some points (a test cell that printed a score, or a metric curve);
 - ``failed``: the test ran and the answer was wrong (0 points);
-- ``error``: the test could not run (unreadable notebook, timeout, dead kernel) (0 points).
+- ``error``: the test could not run (unreadable notebook, timeout, dead kernel) (0 points);
+- ``manual``: a manually graded answer (nbgrader ``solution`` + ``grade`` without tests, or a
+  ``task`` cell) that waits for a TA: 0 autograded points, ``needs_manual_grade`` in nbgrader's
+  gradebook; the TA's score from formgrader is read back by `autograder.gradebook` (never written
+  by grading). An answer left as released scores 0 as ``failed`` instead (nbgrader's rule).
 """
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
-STATUSES = ("passed", "partial", "failed", "error")
+STATUSES = ("passed", "partial", "failed", "error", "manual")
+MANUAL = "manual"       # the status and the kind of a manually graded answer
 
 
 HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "mae": False}   # the metrics the grader measures
@@ -78,8 +83,15 @@ class TestResult:
     reason: str              # one line, safe to show to the student
     hidden: bool = False     # hidden tests never show source, inputs or tracebacks
     kind: str = "kernel"     # "kernel": ran in the student's kernel; "reference": compared by the
-                             # grader with the reference solution; "model": saved model measured by the grader
+                             # grader with the reference solution; "model": saved model measured by the grader;
+                             # "manual": an answer a TA grades (status "manual" until then)
     detail: str = ""         # a visible test's traceback; always empty for hidden tests
+    answer_sha256: str = ""  # manual answers: sha256 of the graded answer's source (a re-submission that
+                             # changes it after a TA's score is noted for re-marking); "" otherwise
+
+    @property
+    def needs_manual_grade(self) -> bool:
+        return self.status == MANUAL
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -88,6 +100,8 @@ class TestResult:
             raise ValueError(f"{self.test}: points {self.points} outside [0, {self.max_points}]")
         if self.hidden and self.detail:
             raise ValueError(f"{self.test}: a hidden test must not carry a traceback")
+        if self.status == MANUAL and self.points:
+            raise ValueError(f"{self.test}: an answer waiting for a TA has no autograded points")
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,19 @@ def test_nbgraders_fixtures_grade_as_nbgrader_grades_them(tmp_path: Path) -> Non
     for kind in FIXTURES:         # every cell nbgrader scores automatically, ours scores the same
         auto = {cell: score for cell, score in theirs[kind].items() if score is not None}
         assert {cell: ours[kind][cell] for cell in auto} == auto, kind
+    # the manually graded answers baz and quux are answers, not edited tests: kept, never restored,
+    # and where nbgrader leaves them to a TA (auto score None) they wait for one, typed
+    by_student = {r.student: r.notebooks[0] for r in report.results}
+    for kind in FIXTURES:
+        nb = by_student[kind]
+        assert not [n for n in nb.notes if n.kind is NoteKind.TAMPERING], (kind, nb.notes)
+        status = {t.test: t.status for t in nb.tests}
+        assert {c for c, score in theirs[kind].items() if score is None} == \
+            {t for t, st in status.items() if st == "manual"}, kind
+    assert {t.test: t.status for t in by_student["changed"].tests if t.test in ("baz", "quux")} == \
+        {"baz": "manual", "quux": "manual"}
+    assert NoteKind.MANUAL in {n.kind for n in by_student["changed"].notes}
+    assert NoteKind.MANUAL not in {n.kind for n in by_student["unchanged"].notes}     # nothing to mark
 
 
 # ---- the release is checked before grading ------------------------------------------------------

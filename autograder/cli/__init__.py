@@ -68,7 +68,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if report.blank is not None and report.reference is not None:
         print(f"{'notebook':<22} {'test':<36} {'reference':>11} {'blank':>9}")
         for notebook, ref, blank in report.rows():
-            print(f"{notebook:<22} {ref.test:<36} {ref.points:>5g} / {ref.max_points:<3g} {blank.points:>5g} / {blank.max_points:<3g}")
+            shown = f"{'manual':>5} / {ref.max_points:<3g}" if ref.needs_manual_grade else f"{ref.points:>5g} / {ref.max_points:<3g}"
+            print(f"{notebook:<22} {ref.test:<36} {shown} {blank.points:>5g} / {blank.max_points:<3g}")
     if report.mutants:
         print("\n" + format_mutants(report))
         killed = sum(m.ok for m in report.mutants)
@@ -81,6 +82,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         parts = [f"the reference scores {report.reference.score:g}/{report.max_score:g}"] if report.reference else []
         parts += [f"the blank release {report.blank.score:g}"] if report.blank else []
         parts += [f"every mutant killed ({len(report.mutants)})"] if report.mutants else []
+        parts += [f"manually graded (a TA's grade, not validated): {', '.join(t for _, t in report.manual)}"] \
+            if report.manual else []
         print(f"OK: {', '.join(parts)}.")
         return 0
     print("Validation FAILED:")
@@ -238,6 +241,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         unmatched = [s for s in result.unmatched if not students or s in graded]
         if unmatched:
             print(f"not in the roster, so not in the Canvas file: {', '.join(unmatched)}")
+        if result.pending:
+            print(f"answers still wait for a TA (their scores can rise): {', '.join(result.pending)}")
     else:
         _graded_students(config, assignment=args.assignment, students=students)
         write = export_nbgrader if args.format == "nbgrader" else export_csv
@@ -259,6 +264,26 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if not pages:
         raise AutograderError("the gradebook has no graded notebooks for the selection: no feedback page written")
     print(f"Wrote {len(pages)} feedback pages under {out}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from autograder.gradebook import open_gradebook
+
+    config = _config(args)
+    path = config.gradebook_path
+    if path is not None and not path.is_file():
+        raise AutograderError(f"there is no gradebook at {path}: nothing to remove")
+    with open_gradebook(config) as gb:
+        for student in args.student:
+            try:
+                removed = gb.remove(student, args.assignment)
+            except KeyError:
+                where = f" of {args.assignment}" if args.assignment else ""
+                raise AutograderError(f"--student {student}: the gradebook has no submission{where} of this "
+                                      f"student; nothing removed") from None
+            print(f"Removed {student}" + (f"'s submission of {args.assignment}" if args.assignment else
+                                          f" and {removed} submission(s)") + " (nbgrader's rows and the autograder's)")
     return 0
 
 
@@ -342,6 +367,7 @@ examples:
   autograder scores --student alice           print one student's recorded grades again, test by test
   autograder export --format canvas --output grades.csv
   autograder feedback --student alice         feedback/alice/<assignment>/<notebook>.html
+  autograder remove --student bob             delete bob from the gradebook (nbgrader's rows and ours)
   autograder check 01_rnn_basics.ipynb        a student's self-check of a saved notebook
   autograder COMMAND --help                   every option of one command
 
@@ -436,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("feedback", cmd_feedback, "Write one HTML feedback page per student and notebook.", assignment)
     p.add_argument("--output", help="folder (default: feedback/ in the course root)")
     p.add_argument("--student", action="append", help="only this student (repeatable; default: every student)")
+
+    p = add("remove", cmd_remove, "Remove a student (or one submission, with --assignment) from the gradebook: "
+                                  "nbgrader's rows, TA scores included, and the autograder's.", assignment)
+    p.add_argument("--student", action="append", required=True, help="the student to remove (repeatable)")
 
     p = add("demo", cmd_demo, "Release, grade the bundled sample submissions, print the scores.", progress)
     p.add_argument("--workdir", help="where the demo writes (default: .demo/ in the course root)")

@@ -2,7 +2,8 @@
 
 The samples are built from the current release, so they never go stale (see samples.py).
 Everything the demo writes goes to its own folder (default `.demo/`), with its own
-gradebook: the course gradebook is never touched.
+gradebook: the course gradebook is never touched. After grading, a TA's scores for the written
+answer (`samples.TA_SCORES`, entered as formgrader would) are kept through a forced re-grade.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from autograder.cli.format import format_scores, format_summary
 from autograder.config import GraderConfig
 from autograder.course.release import release
 from autograder.grading.pipeline import load_context
-from autograder.qa.samples import write_samples
+from autograder.gradebook import Gradebook
+from autograder.qa.samples import TA_SCORES, write_samples
 from autograder.reports.export import export_csv
 from autograder.reports.feedback import write_feedback
 from autograder.reports.report import write_report
@@ -48,6 +50,23 @@ def run_demo(*, config: GraderConfig, workdir: Path | None = None, progress: boo
         print("\n   Trained models, measured by the grader on held-out data:")
         for student, notebook, t in measured:
             print(f"   {student:<18} {notebook:<24} {t.test:<32} {t.points:>4g}/{t.max_points:<3g} {t.reason}")
+    graded = {r.student for r in report.results}
+    entered = {key: score for key, score in TA_SCORES.items() if key[0] in graded}
+    if entered:
+        with Gradebook(demo_config) as gb:
+            for (student, notebook, test), score in entered.items():
+                gb.enter_manual_score(student, ctx.spec.name, notebook, test, score)
+        again = grade_path(config=demo_config, path=submitted, students=tuple(sorted({k[0] for k in entered})),
+                           executed_root=workdir / "autograded", progress=False, context=ctx, force=True)
+        with Gradebook(demo_config) as gb:
+            kept = {(m.student, m.notebook, m.test): m.manual_score for m in gb.manual_grades(ctx.spec.name)}
+            totals = gb.totals(ctx.spec.name)
+        print(f"\n   A TA's scores of the written answer (formgrader), then a forced re-grade of "
+              f"{len(again.results)} students:")
+        for (student, notebook, test), score in entered.items():
+            t = totals[(student, ctx.spec.name)]
+            print(f"   {student:<18} {test}: TA score {score:g}, after the re-grade {kept[(student, notebook, test)]:g}; "
+                  f"total {t.autograded:g} autograded + {t.manual:g} by a TA = {t.final:g} / {t.max_score:g}")
     datasets = sorted({d for r in report.results for d in r.datasets})
     for line in datasets:
         print(f"   data: {line}")

@@ -12,6 +12,12 @@ name. A test that runs in the student's kernel can be fooled by anything the stu
 in that process, so its points count only when the grader's own checks of the same exercise
 (probe and model cells) passed: a kernel test with points whose exercise has no such check is
 refused when the notebooks are loaded (docs/topic-contract.md, section 4).
+
+Manually graded cells (nbgrader's conventions) are grade cells of their own kind
+(`TestSpec.manual`): an answer cell that is also a grade cell (``solution`` and ``grade``, with
+``points`` and no tests: a written or code answer a TA marks) and a ``task`` cell (markdown,
+``task: true``, ``points``). They are never kernel tests, so they need no grader-side
+confirmation; grading leaves them for a TA (status ``manual``).
 """
 from __future__ import annotations
 
@@ -47,6 +53,17 @@ def is_grade(cell: NotebookNode) -> bool:
 
 def is_solution(cell: NotebookNode) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_task(cell: NotebookNode) -> bool:
+    """nbgrader's task cell: markdown that describes work a TA grades (``task: true``, with points)."""
+    return bool(nbgrader_meta(cell).get("task"))
+
+
+def is_manual(cell: NotebookNode) -> bool:
+    """A cell a TA grades: an answer that is also a grade cell (nbgrader's "manually graded answer",
+    whose autograde score is None unless left as released), or a task cell."""
+    return (is_grade(cell) and is_solution(cell)) or is_task(cell)
 
 
 def _autograder_meta(cell: NotebookNode) -> dict:
@@ -93,6 +110,9 @@ class TestSpec:
     probe: str | None = None     # scored by the grader: the student function it runs
     model: tuple[str, str] | None = None   # scored by the grader: (saved model name, check)
     exercise: str | None = None  # grade_id of the answer cell this test belongs to
+    manual: bool = False         # graded by a TA (answer + grade cell, or task cell): never autograded
+    task: bool = False           # nbgrader's task cell (a TaskCell in its gradebook), else a GradeCell
+    cell_type: str = "code"      # the cell's type, as nbgrader's gradebook records it
 
     @property
     def grader_side(self) -> bool:
@@ -174,7 +194,13 @@ def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
         if gid in seen:
             raise ReleaseError(f"{path}: grade_id '{gid}' is used by more than one cell.")
         seen.add(gid)
-        if is_grade(cell):
+        if is_manual(cell):
+            tests.append(TestSpec(grade_id=gid, points=float(nbgrader_meta(cell).get("points", 0)), hidden=False,
+                                  exercise=exercise_name(cell), manual=True, task=is_task(cell),
+                                  cell_type=cell.cell_type))
+            if is_solution(cell):
+                solutions.append(gid)      # also an answer cell, as nbgrader's SaveCells records it
+        elif is_grade(cell):
             source = cell.source
             probe = probe_name(cell)
             tests.append(TestSpec(
@@ -202,8 +228,8 @@ def _check_confirmation(spec: NotebookSpec) -> None:
             raise ReleaseError(f"{spec.path}: grade cell '{test.grade_id}' names the exercise '{test.exercise}', "
                                f"which is not an answer cell of the notebook (answer cells: "
                                f"{', '.join(spec.solutions)}).")
-        if test.grader_side or test.points <= 0:
-            continue
+        if test.grader_side or test.manual or test.points <= 0:
+            continue            # a TA's grade needs no grader-side confirmation
         if test.exercise is None and _REQUIRE_EXERCISE:
             raise ReleaseError(f"{spec.path}: test cell '{test.grade_id}' gives {test.points:g} points in the "
                                f"student's kernel but names no exercise: add \"autograder\": {{\"exercise\": "

@@ -7,13 +7,19 @@ changes nothing, and the student cannot be credited for an edit. Cells the stude
 added are kept, after the cell they followed, with any nbgrader metadata removed.
 The self-check cell (a locked cell rendered from a template) is dropped: grading never
 runs the student's self-check.
+
+A manually graded answer (nbgrader ``solution`` + ``grade``) is an answer: the student's
+content is kept, never restored or noted as tampering. A task cell (``task``) is locked
+markdown: restored from the source like any locked cell.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import nbformat
 from nbformat import NotebookNode
@@ -22,6 +28,7 @@ from autograder.course.notebooks import (
     NB_VERSION,
     grade_id,
     is_grade,
+    is_manual,
     is_solution,
     template_name,
 )
@@ -80,6 +87,14 @@ class Assembled:
     notes: tuple[Note, ...]         # TAMPERING (test or locked cells restored), ANSWER_CELLS (missing, duplicated)
     restored: frozenset[str]        # grade_ids of test cells that were edited or deleted
     unanswered: frozenset[str]      # grade_ids of solution cells missing from the submission
+    # manual answers the student changed from the release: grade_id -> sha256 of the answer's source
+    manual_answers: Mapping[str, str] = field(default_factory=dict)
+
+
+def answer_digest(source: str) -> str:
+    """sha256 of an answer's source, trailing whitespace and line endings ignored."""
+    text = "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").strip().split("\n"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _strip_grading_metadata(cell: NotebookNode) -> NotebookNode:
@@ -109,7 +124,7 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
             extras_after.setdefault(anchor, []).append(_strip_grading_metadata(cell))
 
     notes: list[Note] = []
-    restored, unanswered = set(), set()
+    restored, unanswered, manual_answers = set(), set(), {}
     cells = list(extras_after.get(None, []))
     for cell in source.cells:
         gid = grade_id(cell)
@@ -118,7 +133,7 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
         copies = found.get(gid, [])
         if template_name(cell) == SELF_CHECK:
             pass     # left out; cells the student added after it are kept below
-        elif is_solution(cell) and not is_grade(cell):
+        elif is_solution(cell):          # an answer, also when it is a manually graded grade cell
             if copies:
                 chosen = copy.deepcopy(copies[-1])
                 chosen.metadata = copy.deepcopy(cell.metadata)
@@ -133,6 +148,9 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
                                   f"answer cell '{gid}' is missing; it was graded as unanswered"))
             if chosen.cell_type == "code":
                 chosen.outputs, chosen.execution_count = [], None
+            if is_manual(cell) and copies and gid in released and \
+                    answer_digest(chosen.source) != answer_digest(released[gid].source):
+                manual_answers[gid] = answer_digest(chosen.source)
             cells.append(chosen)
         else:
             original = released.get(gid)
@@ -162,4 +180,4 @@ def assemble(source: NotebookNode, release: NotebookNode, student: NotebookNode)
         seen_ids.add(cell["id"])
     merged.cells = cells
     return Assembled(notebook=merged, notes=tuple(notes), restored=frozenset(restored),
-                     unanswered=frozenset(unanswered))
+                     unanswered=frozenset(unanswered), manual_answers=manual_answers)

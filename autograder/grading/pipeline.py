@@ -4,6 +4,8 @@ Stages for each notebook of a submission:
   read (intake problems -> 0 with a reason) -> assemble (restore tests, splice answers)
   -> execute (fresh kernel in a private workspace, seeded, time-limited)
   -> kernel verdicts (test cells) + reference verdicts (probes, in this process).
+Manually graded answers and task cells are left for a TA (`manual_verdict`: status ``manual``, 0
+autograded points, and a MANUAL note on the notebook); an answer left as released scores 0.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ from autograder.grading.verdicts.kernel import (
 from autograder.grading.workspace import DATA_ENV, INJECTED, kernel_env, seed_cell
 from autograder.intake.discover import Submission, copy_release_files
 from autograder.results import (
+    MANUAL,
     ModelMetric,
     Note,
     NotebookResult,
@@ -128,6 +131,7 @@ def source_digest(source_dir: Path, solutions_dir: Path) -> str:
 
 
 
+
 # How each cause of an early stop is recorded: a note of this kind (the notebook is graded), or,
 # when nothing could run, the notebook is not graded and the stop is its problem.
 STOP_NOTES = {StopCause.NOTEBOOK_TIME_LIMIT: NoteKind.TIMEOUT, StopCause.CELL_STUCK: NoteKind.TIMEOUT,
@@ -147,7 +151,7 @@ def _blank(spec: NotebookSpec, state: NotebookState, reason: str) -> NotebookRes
     tests = tuple(TestResult(test=t.grade_id, points=0.0, max_points=t.points,
                              status="error" if problem else "failed",
                              reason=reason, hidden=t.hidden or bool(t.probe or t.model),
-                             kind="model" if t.model else ("reference" if t.probe else "kernel"))
+                             kind=MANUAL if t.manual else "model" if t.model else ("reference" if t.probe else "kernel"))
                   for t in spec.tests)
     return NotebookResult(notebook=spec.name, tests=tests, problem=reason if problem else "", state=state)
 
@@ -201,6 +205,9 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
             checks[test.grade_id] = GraderCheck(probes.check_kind(reference, test.probe), test.probe, verdict)
     results = []
     for test in spec.tests:
+        if test.manual:
+            results.append(manual_verdict(test, merged))
+            continue
         if test.grade_id in checks:
             results.append(checks[test.grade_id].verdict)
             continue
@@ -216,6 +223,10 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
                                              f"and was interrupted")
                       for i, o in sorted(execution.outcomes.items()) if o.timed_out)
     notes = ((Note(NoteKind.SANDBOX, plan.note),) if plan.note else ()) + read_notes + merged.notes + timed_out
+    waiting = [t.test for t in results if t.needs_manual_grade]
+    if waiting:
+        notes += (Note(NoteKind.MANUAL, f"{len(waiting)} answer{'s' if len(waiting) > 1 else ''} "
+                                        f"({', '.join(waiting)}) wait for a TA's grade in formgrader"),)
     state, problem = NotebookState.GRADED, ""
     if execution.cause in NOT_GRADED_STOPS:
         state, problem = NotebookState.NOT_GRADED, execution.stopped
@@ -230,6 +241,21 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
                                                     params=m.params, history=dict(m.history), own_value=m.own_value,
                                                     batch_size=m.batch_size, examples=m.examples, capped=m.capped)
                                         for n, m in measured.items()))
+
+
+def manual_verdict(test: TestSpec, merged: Assembled) -> TestResult:
+    """A cell a TA grades. A task cell and a changed answer wait for the TA (status ``manual``,
+    0 autograded points); an answer left as released (or missing) scores 0, as nbgrader's autograde
+    scores an unchanged answer cell. Whether its code ran is irrelevant: it is never autograded."""
+    if test.task:
+        return TestResult(test=test.grade_id, points=0.0, max_points=test.points, status=MANUAL,
+                          reason="task: waits for a TA's grade", kind=MANUAL)
+    answer = merged.manual_answers.get(test.grade_id)
+    if answer is None:
+        return TestResult(test=test.grade_id, points=0.0, max_points=test.points, status="failed",
+                          reason="not answered: the answer cell is as released", kind=MANUAL)
+    return TestResult(test=test.grade_id, points=0.0, max_points=test.points, status=MANUAL,
+                      reason="answered: waits for a TA's grade", kind=MANUAL, answer_sha256=answer)
 
 
 def _model_verdict(ctx: GradingContext, test: TestSpec, sol: TopicSolutions | None,

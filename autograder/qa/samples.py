@@ -16,6 +16,11 @@ Each sample is a student with an intent that its score must match:
   (what Google Drive and Colab call a copy) -> matched to 01_rnn_basics with an intake note, full marks.
 The first six hand in topic 1 only (the quick cases); grace hands in everything; henry's file name
 is the intake case (grace and henry are left out with ``complete=False``).
+
+Topic 1 has one manually graded written answer (`WRITTEN`, 2 points): alice, bob, dave, grace and
+henry write the model answer, so it waits for a TA; carol and frank leave it as released (0 points).
+`TA_SCORES` is what the demo's TA enters in formgrader's place before the demo re-grades: the score
+survives the re-grade.
 """
 from __future__ import annotations
 
@@ -32,6 +37,9 @@ from autograder.course.notebooks import grade_id, is_grade, is_solution
 from autograder.grading.pipeline import GradingContext
 
 TOPIC1 = "01_rnn_basics"
+WRITTEN = "lstm_gradient_explanation"      # topic 1's manually graded written answer
+TA_SCORES: Mapping[tuple[str, str, str], float] = {("alice_correct", TOPIC1, WRITTEN): 2.0,
+                                                   ("bob_partly_wrong", TOPIC1, WRITTEN): 1.0}
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
 WRONG: Mapping[str, str] = {
@@ -101,9 +109,9 @@ def rnn_forward(x, h0, Wx, Wh, b):
 
 
 def reference_answers(source: NotebookNode) -> dict[str, str]:
-    """The source notebook's answers with nbgrader's solution markers removed."""
-    return {grade_id(c): _SOLUTION_MARKERS.sub("", c.source)
-            for c in source.cells if is_solution(c) and not is_grade(c)}
+    """The source notebook's answers with nbgrader's solution markers removed (manually graded
+    answers, which are also grade cells, included)."""
+    return {grade_id(c): _SOLUTION_MARKERS.sub("", c.source) for c in source.cells if is_solution(c)}
 
 
 def fill(release: NotebookNode, answers: Mapping[str, str]) -> NotebookNode:
@@ -118,7 +126,7 @@ def fill(release: NotebookNode, answers: Mapping[str, str]) -> NotebookNode:
 
 def _edit_tests(nb: NotebookNode) -> NotebookNode:
     for cell in nb.cells:
-        if is_grade(cell):
+        if is_grade(cell) and not is_solution(cell):     # test cells; the written answer is an answer
             cell.source = "pass"
     return nb
 

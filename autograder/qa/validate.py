@@ -14,6 +14,9 @@ The grader trains every saved model again (grading/verdicts/models.py). The [[fa
 their references are graded in a second batch whose config caps that training at FAST_TRAINING_CAP
 (epochs, examples), the same cap for the reference and the mutants, so their metrics stay
 comparable and the shortcut stays short; identical architectures are then trained once.
+
+Manually graded answers (a TA's grade) are not tests of the grader: the reference must leave them
+waiting for a TA (status ``manual``), and no mutant has to make them lose points.
 """
 from __future__ import annotations
 
@@ -97,7 +100,9 @@ class ValidationReport:
         out = []
         for nb in self._selected(self.reference):
             out += [f"reference {nb.notebook}/{t.test}: {t.points:g}/{t.max_points:g} ({t.reason})"
-                    for t in nb.tests if t.points < t.max_points]
+                    for t in nb.tests if t.points < t.max_points and t.kind != "manual"]
+            out += [f"reference {nb.notebook}/{t.test}: a manually graded answer must wait for a TA, got "
+                    f"{t.status} ({t.reason})" for t in nb.tests if t.kind == "manual" and not t.needs_manual_grade]
         for nb in self._selected(self.blank):
             out += [f"blank release {nb.notebook}/{t.test}: {t.points:g}/{t.max_points:g} ({t.reason})"
                     for t in nb.tests if t.points > 0]
@@ -127,8 +132,14 @@ class ValidationReport:
 
     @property
     def max_score(self) -> float:
-        """Full marks over the reference notebooks graded."""
-        return sum(nb.max_score for nb in self._selected(self.reference))
+        """Full marks over the reference notebooks graded (the autograded ones: a TA grades the rest)."""
+        return sum(t.max_points for nb in self._selected(self.reference) for t in nb.tests if t.kind != "manual")
+
+    @property
+    def manual(self) -> tuple[tuple[str, str], ...]:
+        """(notebook, test) of the manually graded answers of the validated notebooks."""
+        return tuple((nb.notebook, t.test) for nb in self._selected(self.reference) for t in nb.tests
+                     if t.kind == "manual")
 
     def rows(self) -> list[tuple[str, TestResult, TestResult]]:
         """(notebook, reference result, blank result) per test; empty without the blank release."""
@@ -226,7 +237,8 @@ def validate(*, config: GraderConfig, notebooks: tuple[str, ...] = (), mutants: 
     outcomes = tuple(_outcome(m, by_student[_mutant_student(m, s.uses_fast(m))],
                               baselines[s.notebook] if s.uses_fast(m) else ref_nb[s.notebook])
                      for s in sets for m in s.mutants)
-    return ValidationReport(notebooks=selected, tests=tuple((nb.name, t.grade_id) for nb in specs for t in nb.tests),
+    return ValidationReport(notebooks=selected, tests=tuple((nb.name, t.grade_id) for nb in specs for t in nb.tests
+                                                            if not t.manual),
                             reference=reference,
                             blank=None if mutants_only else by_student[BLANK_STUDENT], mutants=outcomes,
                             baselines=tuple(baselines.values()), runtime_s=round(time.monotonic() - started, 1),

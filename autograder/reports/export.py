@@ -1,12 +1,15 @@
 """Grade exports from the gradebook, each written atomically (a temporary file, then a rename).
 
 - ``long``: one row per (student, notebook, test) with status and reason (hidden tests by name only);
+  a cell a TA scored in formgrader carries the TA's score (``Gradebook.scored_results``), one that
+  waits for a TA has status ``manual``;
 - ``nbgrader``: the CSV of ``nbgrader export``, written by nbgrader's own ``CsvExportPlugin`` run on
   the gradebook (raw_score, late_submission_penalty and score are nbgrader's columns; score is after
   the penalty), so it is nbgrader's format by construction;
 - ``canvas``: a file for Canvas's Gradebook "Import": the columns ``Student, ID, SIS User ID,
   SIS Login ID, Section`` (Canvas matches a row by its ID, the Canvas user id) and one column
-  ``<assignment title> (<Canvas assignment id>)`` holding the score after the late penalty. Without
+  ``<assignment title> (<Canvas assignment id>)`` holding the final score: the autograder's points
+  plus the TAs' scores, after the late penalty (``Gradebook.totals``). Without
   an id, Canvas offers to create a new assignment with that title. Described in Canvas's instructor
   guide "How do I import grades in the Gradebook?" (community.canvaslms.com, Instructor-Guide ta-p/807)
   and e.g. teaching.resources.osu.edu "Import a CSV file to Carmen Grades". Rows follow the roster;
@@ -34,6 +37,7 @@ CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 class ExportResult:
     rows: int                              # data rows written
     unmatched: tuple[str, ...] = ()        # graded students the format could not place (not in the roster)
+    pending: tuple[str, ...] = ()          # students written with answers that still wait for a TA
 
 
 def _tmp(output: Path) -> Path:
@@ -46,7 +50,7 @@ def export_csv(*, config: GraderConfig, output: Path, assignment: str | None = N
     """Write the long-format CSV (only `students` when given); returns the number of rows. Hidden tests
     appear by name and reason only."""
     with Gradebook(config) as gb:
-        rows = [r for r in gb.results(assignment) if not students or r.student in students]
+        rows = [r for r in gb.scored_results(assignment) if not students or r.student in students]
     tmp = _tmp(output)
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -82,7 +86,8 @@ def export_canvas(*, config: GraderConfig, output: Path, roster: Roster, assignm
         raise AutograderError(f"the Canvas assignment id must be a number (from its URL), got {canvas_id!r}")
     column = f"{title or assignment} ({canvas_id})" if canvas_id else (title or assignment)
     with Gradebook(config) as gb:
-        scores = {s.student: s.final_score for s in gb.submissions(assignment)}
+        totals = {student: t for (student, _), t in gb.totals(assignment).items()}
+    scores = {student: t.final for student, t in totals.items()}
     rostered = roster.by_student
     tmp = _tmp(output)
     with tmp.open("w", newline="", encoding="utf-8") as handle:
@@ -93,4 +98,5 @@ def export_canvas(*, config: GraderConfig, output: Path, roster: Roster, assignm
             writer.writerow((e.name, e.lms_id, e.sis_user_id, e.sis_login_id, e.section,
                              "" if score is None else format(round(score, 4), "g")))
     tmp.replace(output)
-    return ExportResult(rows=len(roster.entries), unmatched=tuple(sorted(set(scores) - set(rostered))))
+    return ExportResult(rows=len(roster.entries), unmatched=tuple(sorted(set(scores) - set(rostered))),
+                        pending=tuple(sorted(s for s, t in totals.items() if t.pending and s in rostered)))

@@ -1,6 +1,8 @@
 """Student feedback: one HTML page per student and notebook, from the gradebook.
 
-Pages show each test's points, status and message. Hidden tests (and the grader's reference
+Pages show each test's points, status and message. A manually graded answer shows "waits for a
+TA" until a TA scores it in formgrader, then the TA's score (`Gradebook.scored_results`); the page
+ends with the assignment's total: autograded + TA scores - late penalty (`Gradebook.totals`). Hidden tests (and the grader's reference
 comparisons) show only their message: never their source, their inputs, the reference outputs
 or a traceback. Those are not even stored for hidden tests.
 
@@ -77,8 +79,9 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
     metric_test = {(nb.name, t.model[0]): t.grade_id for nb in spec.notebooks for t in nb.tests
                    if t.model and t.model[1] == "metric"}
     with Gradebook(config) as gb:
-        results = gb.results(assignment)
+        results = gb.scored_results(assignment)
         submissions = {(s.student, s.assignment): s for s in gb.submissions(assignment)}
+        totals = gb.totals(assignment)
         notebook_rows = {(n.student, n.assignment, n.notebook): n for n in gb.notebooks(assignment)}
         metrics: dict[tuple[str, str, str], list[MetricRow]] = {}
         for m in gb.metrics(assignment):
@@ -101,7 +104,7 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
             states=NotebookState,
             score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
             graded_at=sub.graded_at, version=sub.autograder_version, config_digest=sub.config_digest,
-            datasets=sub.datasets)
+            datasets=sub.datasets, total=totals[(student, assignment_name)])
         path = output_dir / student / assignment_name / f"{notebook}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")

@@ -9,6 +9,8 @@ source or traceback is ever stored. Definitions:
   (partial credit shows in the mean points);
 - a topic's pass rate is the share of passed tests over all attempted tests of that notebook;
 - runtimes are those of notebooks that ran (not submitted or unreadable ones have none);
+- a student's score is nbgrader's total: the autograder's points plus the TAs' scores from formgrader
+  (`Gradebook.totals`), final = score - late penalty; the cells that still wait for a TA are counted;
 - flags come from types only: a notebook's state (`STATE_FLAGS`) and its notes' kinds (`NOTE_FLAGS`);
   every kind is flagged or listed in `NOT_FLAGGED` with the reason (tests/test_notes.py checks it).
 """
@@ -62,12 +64,14 @@ def unmapped(kinds: type, flags: Mapping, not_flagged: Mapping) -> list:
 @dataclass(frozen=True)
 class StudentLine:
     student: str
-    score: float             # raw score, before the late penalty
+    score: float             # raw score (autograded + TA scores), before the late penalty
     max_score: float
     penalty: float
     final_score: float
     late_s: float
     flags: tuple[str, ...]   # flag kinds, e.g. ("tampering", "late")
+    manual: float = 0.0      # of the score, what TAs gave in formgrader
+    pending: int = 0         # answers that still wait for a TA
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ def _test_rates(results: list[ResultRow], not_submitted: set[tuple[str, str]]) -
         groups.setdefault((row.notebook, row.test), []).append(row)
     rates = []
     for (notebook, test), rows in groups.items():
-        done = [r for r in rows if (r.student, r.notebook) not in not_submitted]
+        done = [r for r in rows if (r.student, r.notebook) not in not_submitted
+                and r.status != "manual"]         # answers still waiting for a TA are not attempts yet
         lost = Counter(r.reason for r in done if r.points < r.max_points)
         hidden = any(r.hidden for r in rows)
         common = ""
@@ -166,8 +171,9 @@ def build_report(*, config: GraderConfig, submissions: Path | None = None, thres
     """Read the gradebook (and, with `submissions`, compare the submitted answers) into a ClassReport."""
     with Gradebook(config) as gb:
         subs = gb.submissions(config.assignment)
-        results = gb.results(config.assignment)
+        results = gb.scored_results(config.assignment)
         notebooks = gb.notebooks(config.assignment)
+        totals = gb.totals(config.assignment)
     if not subs:
         raise AutograderError(f"the gradebook {config.gradebook_url} has no graded submissions of "
                               f"'{config.assignment}'; run `autograder grade` first")
@@ -202,9 +208,10 @@ def build_report(*, config: GraderConfig, submissions: Path | None = None, thres
     for nb in notebooks:
         if nb.runtime_s > 0:
             runtimes.setdefault(nb.notebook, []).append((nb.student, nb.runtime_s))
-    students = tuple(StudentLine(student=s.student, score=s.score, max_score=s.max_score, penalty=s.penalty,
-                                 final_score=s.final_score, late_s=s.late_s, flags=tuple(kinds.get(s.student, ())))
-                     for s in subs)
+    students = tuple(StudentLine(student=s.student, score=t.raw, max_score=s.max_score, penalty=s.penalty,
+                                 final_score=t.final, late_s=s.late_s, flags=tuple(kinds.get(s.student, ())),
+                                 manual=t.manual, pending=len(t.pending))
+                     for s in subs for t in (totals[(s.student, s.assignment)],))
     return ClassReport(assignment=config.assignment,
                        generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
                        students=students, tests=_test_rates(results, _not_submitted(notebooks)),
