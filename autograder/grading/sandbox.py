@@ -15,10 +15,13 @@ What the kernel sees (an allow-list: everything else does not exist for it):
   never under `/root`;
 - a venv view at `/opt/venv`: a generated `pyvenv.cfg` whose `home` is `/opt/python/bin` and a
   site-packages holding the files of the student packages only: `KERNEL_PACKAGES` and their
-  dependency closure (importlib.metadata `requires`, extras left out), each distribution's own
-  top-level entries (from its RECORD) bound read-only. A folder shared with a distribution outside
-  the closure (`__pycache__`, namespace packages) is split, entry by entry. A closure that reaches
-  one of `NEVER_VISIBLE` (the grader, nbgrader, the grading-data packages) is refused, not trimmed;
+  dependency closure (importlib.metadata `requires`, extras left out): each distribution's own
+  top-level entries (from its RECORD). A folder shared with a distribution outside the closure
+  (`__pycache__`, namespace packages) is split, entry by entry. Those entries are hard-linked into
+  a tree beside the venv, bound read-only with one mount (`link_farm`; each bwrap mount costs about
+  2 ms, and the view has about 160 entries); where links cannot be made, each entry is bound.
+  A closure that reaches one of `NEVER_VISIBLE` (the grader, nbgrader, the grading-data packages)
+  is refused, not trimmed;
 - its workspace at `/workspace` (HOME, the Jupyter/Keras/matplotlib folders, the training data,
   the probe inputs), the socket folder, a private `/tmp` and `/dev/shm` (tmpfs, 64 MiB each),
   a minimal `/dev` and its own `/proc` (PID namespace: the kernel sees only its own processes);
