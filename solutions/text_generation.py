@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.grading.verdicts.probes import ReturnedModel
+
 DATASET = "text"
 
 Kwargs = dict[str, Any]
@@ -101,11 +103,97 @@ def generate_sample_next(rng: np.random.Generator) -> Kwargs:
             "seed": int(rng.integers(0, 2**31 - 1))}
 
 
-REFERENCES: dict[str, Callable] = {
+def make_lookup_layers(vocabulary):
+    """The reference lookups (Keras, in the grader's process): ids_from_chars, chars_from_ids."""
+    import keras
+
+    vocabulary = [str(ch) for ch in vocabulary]
+    return (keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None),
+            keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None, invert=True))
+
+
+def _vocabulary(rng: np.random.Generator) -> list[str]:
+    """3-20 sorted distinct characters."""
+    return sorted(str(ch) for ch in rng.choice(np.array(_ALPHABET), size=_size(rng, 3, 20), replace=False))
+
+
+def generate_make_lookup_layers(rng: np.random.Generator) -> Kwargs:
+    """A sorted vocabulary; 30 characters to look up (``apply:0``, some unknown) and 30 ids to turn
+    back (``apply:1``, 0 included)."""
+    vocabulary = _vocabulary(rng)
+    pool = np.array(vocabulary + [ch for ch in _ALPHABET if ch not in vocabulary][:3])
+    return {"vocabulary": np.array(vocabulary), "apply:0": rng.choice(pool, size=30),
+            "apply:1": rng.integers(0, len(vocabulary) + 1, size=30)}
+
+
+def generate_build_model(rng: np.random.Generator) -> Kwargs:
+    """vocab_size 5-90."""
+    return {"vocab_size": _size(rng, 5, 90)}
+
+
+def _gru_params(kwargs: Kwargs) -> tuple[int, int]:
+    """Embedding V x 64 + GRU(128) 3 x (64 x 128 + 128 x 128 + 2 x 128) + Dense(V) 128 V + V."""
+    v = int(kwargs["vocab_size"])
+    count = v * 64 + 3 * (64 * 128 + 128 * 128 + 2 * 128) + 128 * v + v
+    return count, count
+
+
+BUILD_MODEL = ReturnedModel(
+    layers=("Embedding", "GRU", "Dense"),
+    recurrent=(("GRU", 128, True),),
+    example=lambda kwargs: (np.arange(14).reshape(2, 7) % int(kwargs["vocab_size"])).astype(np.int32),
+    output_shape=lambda kwargs: (2, 7, int(kwargs["vocab_size"])),
+    params=_gru_params,
+)
+
+
+def generate(model, start: str, n: int, temperature: float, seed, *, vocabulary, **_notebook) -> str:
+    """The reference text for a probe model, in numpy: ``model`` is the recipe of an Embedding-only
+    Sequential whose table row i holds the logits that follow id i (so the logits at the last
+    position depend on the last id only), ``vocabulary`` the notebook global the harness replaced.
+    One generator ``np.random.default_rng(seed)`` for all steps, [UNK] (id 0) never drawn."""
+    table = np.asarray(model["layers"][0]["weights"][0], dtype=np.float64)
+    chars = [str(ch) for ch in vocabulary]
+    index = {ch: i + 1 for i, ch in enumerate(chars)}
+    rng = np.random.default_rng(seed)
+    last = index.get(start[-1], 0) if start else 0
+    out = []
+    for _ in range(int(n)):
+        logits = table[last][None, :].copy()
+        logits[:, 0] = -np.inf
+        last = int(sample_next(logits, temperature, rng)[0])
+        out.append(chars[last - 1])
+    return start + "".join(out)
+
+
+def generate_generate(rng: np.random.Generator) -> Kwargs:
+    """A model recipe (Embedding(V, V) with a random logit table, float32 values), a start of 1-5
+    characters of a fresh vocabulary, n 0-30, temperature 0.3-2, an integer seed; the notebook's
+    lookups and vocabulary are replaced (``global:``) by ones for that vocabulary."""
+    vocabulary = _vocabulary(rng)
+    v = len(vocabulary) + 1
+    table = (2.0 * rng.normal(size=(v, v))).astype(np.float32).astype(np.float64)
+    config = {"vocabulary": vocabulary, "mask_token": None}
+    return {
+        "model": {"keras": "Sequential", "input_shape": [None], "input_dtype": "int32", "layers": [
+            {"keras": "Embedding", "config": {"input_dim": v, "output_dim": v}, "weights": [table]}]},
+        "start": "".join(rng.choice(np.array(vocabulary), size=_size(rng, 1, 5))),
+        "n": _size(rng, 0, 30), "temperature": float(rng.uniform(0.3, 2.0)), "seed": int(rng.integers(0, 2**31 - 1)),
+        "global:ids_from_chars": {"keras": "StringLookup", "config": config},
+        "global:chars_from_ids": {"keras": "StringLookup", "config": {**config, "invert": True}},
+        "global:vocabulary": np.array(vocabulary),
+        "global:vocab_size": v,
+    }
+
+
+REFERENCES: dict[str, object] = {
     "build_vocabulary": build_vocabulary,
     "text_to_ids": text_to_ids,
     "split_input_target": split_input_target,
     "sample_next": sample_next,
+    "make_lookup_layers": make_lookup_layers,
+    "build_model": BUILD_MODEL,
+    "generate": generate,
 }
 
 INPUT_GENERATORS: dict[str, InputGenerator] = {
@@ -113,6 +201,9 @@ INPUT_GENERATORS: dict[str, InputGenerator] = {
     "text_to_ids": generate_text_to_ids,
     "split_input_target": generate_split_input_target,
     "sample_next": generate_sample_next,
+    "make_lookup_layers": generate_make_lookup_layers,
+    "build_model": generate_build_model,
+    "generate": generate_generate,
 }
 
 # ---- the saved model (grader side) -----------------------------------------------------------
