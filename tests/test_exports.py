@@ -30,8 +30,9 @@ def _result(spec, student: str, *, fraction: float, penalty: float = 0.0, submit
     for nb in spec.notebooks:
         share = fraction if nb.name.startswith("01") else 0.0
         notebooks.append(NotebookResult(notebook=nb.name, tests=tuple(
-            Verdict(test=t.grade_id, points=t.points * share, max_points=t.points,
-                       status="passed" if share else "failed", reason="r") for t in nb.tests)))
+            Verdict(test=t.grade_id, points=0.0 if t.manual else t.points * share, max_points=t.points,
+                       status="manual" if t.manual else "passed" if share else "failed", reason="r")
+            for t in nb.tests)))
     return SubmissionResult(student=student, assignment=spec.name, notebooks=tuple(notebooks),
                             submission_sha256="0" * 64, autograder_version="t", config_digest="d",
                             graded_at="2026-12-14T08:00:00+00:00", submitted_at=submitted_at,
