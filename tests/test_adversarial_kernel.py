@@ -209,3 +209,85 @@ def test_a_kernel_test_without_a_grader_check_is_refused_naming_the_cell() -> No
                      "schema_version": 3}, "autograder": {"probe": "f"}}))
     spec = notebook_spec("01_x", Path("01_x.ipynb"), nb)
     assert [t.grade_id for t in spec.checks_of("f")] == ["f_reference"]
+
+
+# ---- one Keras trick (topic 5): a GRU that calls itself LSTM and lies about its size -------------
+
+TOPIC5 = "05_time_series"
+GRU_ANSWER = '''\
+def build_lstm(input_width: int = 24) -> keras.Model:
+    inputs = keras.Input(shape=(input_width, 1))
+    x = keras.layers.GRU(32)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(x), name="temp_lstm")
+'''
+DISGUISED_GRU = '''\
+class LSTM(keras.layers.GRU):            # type(layer).__name__ == "LSTM" in the kernel's tests
+    pass
+
+
+keras.Model.count_params = lambda self: 4385
+
+
+def build_lstm(input_width: int = 24) -> keras.Model:
+    inputs = keras.Input(shape=(input_width, 1))
+    x = LSTM(32)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(x), name="temp_lstm")
+'''
+
+
+def _fast_training(course_root: Path, answers: dict[str, str]) -> dict[str, str]:
+    """The answers with the [[fast]] shortcut of mutants/05 in the training cell (one short epoch)."""
+    from autograder.qa.mutants import parse_mutant_file
+
+    (edit,) = parse_mutant_file(course_root / "mutants" / f"{TOPIC5}.toml", TOPIC5).fast
+    assert edit.find in answers[edit.cell]
+    return {**answers, edit.cell: answers[edit.cell].replace(edit.find, edit.replace)}
+
+
+@pytest.mark.slow
+def test_a_disguised_keras_layer_gains_nothing(tmp_path: Path, course_root: Path) -> None:
+    """Trains one short epoch (the validation shortcut), so only the build_lstm exercise is compared."""
+    import dataclasses
+
+    from autograder.config import Timeouts
+
+    config = load_config(course_root).with_gradebook(tmp_path / "gradebook.db")
+    config = dataclasses.replace(config, timeouts=Timeouts(cell_s=600, notebook_s=1800, kernel_start_s=120,
+                                                           cells={"train_model": 900}))
+    ctx = dataclasses.replace(load_context(config), config=config)
+    good = _fast_training(course_root, reference_answers(ctx.sources[TOPIC5]))
+    students = {"honest": good, "plain_gru": {**good, "build_lstm": GRU_ANSWER},
+                "disguised_gru": {**good, "build_lstm": DISGUISED_GRU}}
+    for student, answers in students.items():
+        folder = tmp_path / "submitted" / student / config.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(fill(ctx.releases[TOPIC5], answers), str(folder / f"{TOPIC5}.ipynb"))
+    report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx, workers=2)
+    graded = {r.student: next(nb for nb in r.notebooks if nb.notebook == TOPIC5) for r in report.results}
+    spec = ctx.spec.notebook(TOPIC5)
+    lstm_tests = {t.grade_id for t in spec.tests if t.exercise == "build_lstm"}
+    honest = {t.test: t for t in graded["honest"].tests}
+    assert all(honest[t].points == honest[t].max_points for t in lstm_tests), [honest[t].reason for t in lstm_tests]
+    assert all(t.points == t.max_points for t in honest.values() if t.kind != "model"), \
+        [(t.test, t.reason) for t in honest.values() if t.points < t.max_points]
+    assert graded["disguised_gru"].score <= graded["plain_gru"].score
+    tests = {t.test: t for t in graded["disguised_gru"].tests}
+    assert tests["build_lstm_reference"].points == 0
+    for name in ("test_build_lstm_visible", "test_build_lstm_hidden"):
+        assert tests[name].points == 0 and tests[name].reason.startswith(
+            "not confirmed: the grader's check of the model that build_lstm returns failed"), tests[name].reason
+
+
+def test_a_kernel_test_without_an_exercise_is_refused() -> None:
+    with pytest.raises(ReleaseError, match="test cell 'test_f' gives 1 points in the student's kernel but names no exercise"):
+        notebook_spec("01_x", Path("01_x.ipynb"), _notebook({}))
+
+
+def test_every_kernel_test_of_the_course_names_an_exercise_with_grader_checks(course_root: Path) -> None:
+    from autograder.course.notebooks import load_source
+
+    spec, _ = load_source(load_config(course_root))
+    for nb in spec.notebooks:
+        for test in nb.tests:
+            if not (test.grader_side or test.manual) and test.points > 0:
+                assert test.exercise and nb.checks_of(test.exercise), (nb.name, test.grade_id)

@@ -230,3 +230,68 @@ def test_written_files_behind_a_symlink_are_refused(tmp_path: Path) -> None:
             "    os.symlink('/etc', folder)\n    return os.path.join(folder, 'vectors.tsv'), os.path.join(folder, 'metadata.tsv')")
     result = _keras_verdict(tmp_path, _word_embeddings(), "export_projector_files", code)
     assert result.status == "failed" and "did not write a readable vectors.tsv" in result.reason, result.reason
+
+
+def _text_generation() -> probes.Reference:
+    from autograder.course.solutions import load_solutions
+
+    sol = load_solutions(Path(__file__).resolve().parents[1] / "solutions", "text_generation")
+    return probes.Reference(functions=sol.functions, generators=sol.generators)
+
+
+LOOKUPS = '''
+import keras
+def make_lookup_layers(vocabulary):
+    return (keras.layers.StringLookup(vocabulary=list(vocabulary), mask_token=None),
+            keras.layers.StringLookup(vocabulary=list(vocabulary), mask_token=None, invert=True))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, status", [(None, "passed"), (("mask_token=None)", "mask_token=None, num_oov_indices=2)"),
+                                                             "failed")])
+def test_returned_layers_are_applied_to_the_grader_inputs(tmp_path: Path, change, status: str) -> None:
+    """The two lookups are called in the kernel on the grader's characters and ids (`apply:0`,
+    `apply:1`); a second out-of-vocabulary id shifts every id by one and is caught."""
+    code = LOOKUPS if change is None else LOOKUPS.replace(*change)
+    result = _keras_verdict(tmp_path, _text_generation(), "make_lookup_layers", code)
+    assert result.status == status, result.reason
+
+
+GENERATE = '''
+import numpy as np
+import tensorflow as tf
+SEQ_LENGTH = 100
+ids_from_chars = chars_from_ids = None     # replaced by the grader's lookups while generate runs
+def sample_next(logits, temperature, seed):
+    rng = np.random.default_rng(seed)
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    probs = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return np.array([rng.choice(probs.shape[1], p=row) for row in probs])
+def generate(model, start, n, temperature=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = [int(i) for i in ids_from_chars(tf.strings.unicode_split(start, "UTF-8")).numpy()]
+    new = []
+    for _ in range(n):
+        logits = np.asarray(model.predict_on_batch(np.array([ids[-SEQ_LENGTH:]], dtype=np.int32)))[:, -1, :]
+        logits = logits.astype(np.float64)
+        logits[:, 0] = -np.inf
+        ids.append(int(sample_next(logits, temperature, rng)[0]))
+        new.append(ids[-1])
+    if not new:
+        return start
+    return start + tf.strings.reduce_join(chars_from_ids(np.array(new, dtype=np.int64))).numpy().decode("utf-8")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, status", [(None, "passed"),
+                                            (("sample_next(logits, temperature, rng)", "sample_next(logits, temperature, seed)"),
+                                             "failed")])
+def test_notebook_globals_are_replaced_while_the_function_runs(tmp_path: Path, change, status: str) -> None:
+    """generate reads the notebook's lookups: the harness puts the grader's in their place (and
+    restores them), so the text can be compared with the reference's for a known model."""
+    code = GENERATE if change is None else GENERATE.replace(*change)
+    result = _keras_verdict(tmp_path, _text_generation(), "generate", code)
+    assert result.status == status, result.reason

@@ -218,9 +218,6 @@ def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
     return spec
 
 
-_REQUIRE_EXERCISE = False   # while the Keras topics are annotated: kernel tests without an exercise count as before
-
-
 def _check_confirmation(spec: NotebookSpec) -> None:
     """Refuse a kernel test with points that no grader-side check of its exercise can confirm."""
     for test in spec.tests:
@@ -230,11 +227,11 @@ def _check_confirmation(spec: NotebookSpec) -> None:
                                f"{', '.join(spec.solutions)}).")
         if test.grader_side or test.manual or test.points <= 0:
             continue            # a TA's grade needs no grader-side confirmation
-        if test.exercise is None and _REQUIRE_EXERCISE:
+        if test.exercise is None:
             raise ReleaseError(f"{spec.path}: test cell '{test.grade_id}' gives {test.points:g} points in the "
                                f"student's kernel but names no exercise: add \"autograder\": {{\"exercise\": "
                                f"\"<answer grade_id>\"}} to its metadata (docs/topic-contract.md).")
-        if test.exercise is not None and not spec.checks_of(test.exercise):
+        if not spec.checks_of(test.exercise):
             raise ReleaseError(f"{spec.path}: test cell '{test.grade_id}' gives {test.points:g} points in the "
                                f"student's kernel, but its exercise '{test.exercise}' has no grader-side check "
                                f"(a probe or model cell with \"exercise\": \"{test.exercise}\") to confirm them.")

@@ -538,9 +538,10 @@ def _judge_files(result, probe: str, spec: WrittenFiles, cases, outputs: ProbeOu
                 return result("failed", f"{probe} wrote a {name} the grader cannot read (grader's input {i + 1}/{n})")
             want = np.asarray(want)
             if got.shape != want.shape:
-                return result("failed", f"{probe} wrote {name} with {got.shape[0] if got.ndim else 0} entries of shape "
-                                        f"{got.shape[1:]}; expected {want.shape[0]} of shape {want.shape[1:]} "
-                                        f"(grader's input {i + 1}/{n})")
+                lines = got.shape[0] if got.ndim else 0
+                what = (f"{lines} lines; expected {want.shape[0]}" if lines != want.shape[0]
+                        else f"lines of shape {got.shape[1:]}; expected {want.shape[1:]}")
+                return result("failed", f"{probe} wrote {name} with {what} (grader's input {i + 1}/{n})")
             err = _difference(got, want)
             if not err <= policy.rtol:
                 return result("failed", f"{probe} wrote a {name} whose contents differ from the expected ones "
