@@ -1,8 +1,10 @@
-"""The Keras topics end to end: planted wrong models are graded down by the right check, and
-two gradings of the same submission give identical metrics.
+"""The Keras topics end to end: planted wrong models are graded down by the right check, correct
+models written another way keep full marks, and two gradings of the same submission give identical
+metrics.
 
 Each planted case is a copy of the reference submission of 02_word_embeddings (about 10 s of
-training) with one answer replaced.
+training, and as much again for the grader's own training of the saved architecture) with one
+answer replaced.
 """
 from __future__ import annotations
 
@@ -26,6 +28,33 @@ _COMPILE = ("model = build_model(vectorizer)\n"
             "              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name='accuracy')])\n"
             "history = model.fit(train_texts[:64], train_labels[:64], validation_data=(val_texts, val_labels),\n"
             "                    epochs=EPOCHS, steps_per_epoch=1, batch_size=64, verbose=0)\n")
+_SEQUENTIAL = (
+    "def build_model(vectorizer, embedding_dim=16):\n"
+    "    return keras.Sequential([keras.Input(shape=(1,), dtype='string'), vectorizer,\n"
+    "                             keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name='embedding'),\n"
+    "                             keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(16, activation='relu'),\n"
+    "                             keras.layers.Dense(1)])")
+_NESTED = (
+    "def build_model(vectorizer, embedding_dim=16):\n"
+    "    inputs = keras.Input(shape=(1,), dtype='string')\n"
+    "    x = keras.layers.Embedding(vectorizer.vocabulary_size(), embedding_dim, name='embedding')(vectorizer(inputs))\n"
+    "    head = keras.Sequential([keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(16, activation='relu'),\n"
+    "                             keras.layers.Dense(1)], name='head')\n"
+    "    return keras.Model(inputs, head(x))")
+_TF_DATA_RMSPROP_EARLY_STOPPING = (
+    "EPOCHS = 10\nBATCH_SIZE = 64\n"
+    "model = build_model(vectorizer)\n"
+    "model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),\n"
+    "              loss=keras.losses.BinaryCrossentropy(from_logits=True),\n"
+    "              metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name='accuracy')])\n"
+    "train_ds = tf.data.Dataset.from_tensor_slices((train_texts.astype(str), train_labels)).shuffle(8000, seed=SEED)\n"
+    "val_ds = tf.data.Dataset.from_tensor_slices((val_texts.astype(str), val_labels))\n"
+    "stop = keras.callbacks.EarlyStopping(monitor='val_loss', patience=2, restore_best_weights=True)\n"
+    "history = model.fit(train_ds.batch(BATCH_SIZE), validation_data=val_ds.batch(256), epochs=EPOCHS,\n"
+    "                    callbacks=[stop], verbose=0)\n"
+    "val_accuracy = float(history.history['val_accuracy'][-1])")
+HONEST = {"sequential": {"build_model": _SEQUENTIAL}, "nested_block": {"build_model": _NESTED},
+          "tf_data_rmsprop_early_stopping": {"train_model": _TF_DATA_RMSPROP_EARLY_STOPPING}}
 PLANTED = {
     "untrained": {"train_model": "EPOCHS = 10\nBATCH_SIZE = 64\n" + _COMPILE
                                  + "val_accuracy = float(history.history['val_accuracy'][-1])"},
@@ -54,11 +83,11 @@ def planted(tmp_path_factory, course_root: Path):
     config = load_config(course_root).with_gradebook(root / "gb.db")
     ctx = load_context(config)
     good = reference_answers(ctx.sources[NB])
-    for name, answers in {"reference": {}, **PLANTED}.items():
+    for name, answers in {"reference": {}, **PLANTED, **HONEST}.items():
         folder = root / "submitted" / name / config.assignment
         folder.mkdir(parents=True)
         nbformat.write(fill(ctx.releases[NB], {**good, **answers}), str(folder / f"{NB}.ipynb"))
-    report = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    report = grade_path(config=config, path=root / "submitted", progress=False, context=ctx, workers=2)
     results = {r.student: next(n for n in r.notebooks if n.notebook == NB) for r in report.results}
     return config, ctx, root, results
 
@@ -87,6 +116,20 @@ def test_a_printed_accuracy_the_model_does_not_reach_is_flagged(planted) -> None
     t = _tests(result)
     assert t[ACCURACY].points == 0 and "FLAG: the notebook reported accuracy 0.9700" in t[ACCURACY].reason
     assert any(n.kind.value == "metric" and n.text.startswith("FLAG") for n in result.notes)
+
+
+def test_reference_is_graded_on_the_graders_own_training(planted) -> None:
+    metric = planted[3]["reference"].metrics[0]
+    assert metric.epochs == 10 and metric.batch_size == 64 and metric.examples == 6400 and not metric.capped
+    assert metric.own_value is not None and abs(metric.own_value - metric.value) < 0.03
+
+
+@pytest.mark.parametrize("student", sorted(HONEST))
+def test_a_correct_model_written_another_way_keeps_the_model_points(planted, student) -> None:
+    t = _tests(planted[3][student])
+    assert t[ARCHITECTURE].points == t[ARCHITECTURE].max_points, t[ARCHITECTURE].reason
+    assert t[ACCURACY].points == t[ACCURACY].max_points, t[ACCURACY].reason
+    assert "possible training on held-out data" not in " ".join(n.text for n in planted[3][student].notes)
 
 
 def test_constant_predictor_scores_no_accuracy_points(planted) -> None:

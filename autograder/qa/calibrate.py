@@ -52,8 +52,10 @@ def calibrate(*, config: GraderConfig, seeds: list[int], notebooks: list[str] | 
                 for key, value in (("seeds", seed), ("values", m.value), ("baselines", m.baseline),
                                    ("runtime_s", nb.runtime_s), ("own_values", m.own_value)):
                     entry[key].append(value)
+                why = "" if m.value is not None else " -- " + "; ".join(
+                    t.reason for t in nb.tests if t.kind == "model" and t.points < t.max_points)
                 report(f"seed {seed:>5} {nb.notebook:<24} {m.model:<24} {m.metric} = {m.value} "
-                       f"(saved weights {m.own_value}, baseline {m.baseline}) in {nb.runtime_s:.0f} s")
+                       f"(saved weights {m.own_value}, baseline {m.baseline}) in {nb.runtime_s:.0f} s{why}")
     return {key: _summarise(e, config) for key, e in runs.items()}
 
 
