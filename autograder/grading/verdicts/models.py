@@ -123,6 +123,7 @@ class Measurement:
     batch_size: int | None = None     # the batch size the grader trained with
     examples: int | None = None       # training examples the grader used (fewer under a training cap)
     trained_epochs: int | None = None # epochs the grader trained (fewer than `epochs` under a training cap)
+    grader_cpu_s: float | None = None # CPU seconds of the grader's training and measurement (in the child)
     capped: bool = False              # the grader's training was capped (models.cap_epochs / cap_examples)
     limit: Limit | None = None        # the limit that stopped the child, if one did
     grader_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
@@ -477,6 +478,7 @@ def _measurement(spec: ModelSpec, records: list[dict], limit: Limit | None, comm
     if grader is not None:
         common.update(value=float(grader["value"]), baseline=float(grader["baseline"]),
                       examples=int(grader["examples"]), trained_epochs=int(grader["epochs"]),
+                      grader_cpu_s=float(grader.get("cpu_s", 0.0)),
                       grader_history={k: tuple(float(x) for x in v) for k, v in grader.get("history", {}).items()})
     if "load" in problems:
         return Measurement(spec.name, problem=problems["load"], **common)
