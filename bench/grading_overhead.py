@@ -5,7 +5,10 @@ Usage: python bench/grading_overhead.py [--submissions 8] [--repeats 3]
 All three run the same topic-1 submissions (the demo's correct and partly-wrong samples,
 alternating) on this machine, one after another, so their ratios are measured in one run.
 - execute: nbclient runs each submitted notebook in a fresh kernel, nothing else;
-- autograder: `grade_path` (intake, restore, execute, reference probes, gradebook);
+- autograder: `grade_path` (intake, restore, execute, reference probes, gradebook), the kernel in
+  the bubblewrap sandbox;
+- unsandboxed: the same with `sandbox.isolation = "off"` (the kernel on the host), so the
+  difference to `autograder` is what the sandbox costs, measured under the same load;
 - nbgrader: `nbgrader autograde` over the same submissions in a scratch nbgrader course.
 Prints the median over repeats of the whole batch, per notebook, and ratios, then what the
 kernel's sandbox view costs: computing it (once per grader process) and starting bwrap with it.
@@ -13,6 +16,7 @@ kernel's sandbox view costs: computing it (once per grader process) and starting
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import statistics
@@ -116,20 +120,25 @@ def main() -> None:
         tmp = Path(tmp)
         paths = make_batch(ctx, tmp / "submitted", args.submissions)
         nbgrader_course(config, tmp / "submitted", tmp / "nbgrader_course")
-        times = {"execute": [], "autograder": [], "nbgrader": []}
+        off = dataclasses.replace(config, sandbox=dataclasses.replace(config.sandbox, isolation="off"))
+        off_ctx = dataclasses.replace(ctx, config=off)
+        times = {"execute": [], "autograder": [], "unsandboxed": [], "nbgrader": []}
         for _ in range(args.repeats):
             times["execute"].append(run_execute(paths))
             times["autograder"].append(run_autograder(config, ctx, tmp / "submitted", tmp / "bench.db"))
+            times["unsandboxed"].append(run_autograder(off, off_ctx, tmp / "submitted", tmp / "bench-off.db"))
             times["nbgrader"].append(run_nbgrader(config, tmp / "nbgrader_course"))
     n = args.submissions
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"{n} submissions of {TOPIC1}, {args.repeats} repeats, {os.cpu_count()} cores; medians of the batch")
     print(f"{'method':<12} {'batch s':>9} {'per notebook s':>15} {'vs execute':>11}")
-    for name in ("execute", "autograder", "nbgrader"):
+    for name in ("execute", "autograder", "unsandboxed", "nbgrader"):
         print(f"{name:<12} {med[name]:>9.2f} {med[name] / n:>15.2f} {med[name] / med['execute']:>10.2f}x")
     over = (med["autograder"] - med["execute"]) / n
     print(f"autograder overhead over plain execution: {over:+.2f} s per notebook; "
           f"autograder / nbgrader time ratio: {med['autograder'] / med['nbgrader']:.2f}")
+    print(f"the sandbox's share: {(med['autograder'] - med['unsandboxed']) / n:+.2f} s per notebook "
+          f"(autograder with the kernel in bwrap vs on the host)")
     start = sandbox_start_s()
     if start is None:
         print(f"sandbox: unavailable ({sandbox.probe_isolation().reason})")
