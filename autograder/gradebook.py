@@ -525,8 +525,9 @@ class Gradebook:
             # nbgrader keeps the late penalty per notebook; ours is one number per submission, so it is
             # spread over the notebooks in proportion to their scores (the sums agree).
             raw = result.score
-            before = {(r.notebook, r.test): r.answer_sha256 for r in self._read(RESULTS, result.assignment)
-                      if r.student == result.student and r.answer_sha256}
+            c = RESULTS.c
+            before = {(n, t): digest for n, t, digest in db.execute(select(c.notebook, c.test, c.answer_sha256).where(
+                c.student == result.student, c.assignment == result.assignment, c.answer_sha256 != ""))}
             remark: dict[str, list[str]] = {}
             for nb_result in result.notebooks:
                 notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
@@ -637,20 +638,28 @@ class Gradebook:
                 if (row.student, row.assignment) not in gone]
 
     def manual_grades(self, assignment: str | None = None) -> list[ManualGrade]:
-        """Every graded cell of every submitted notebook as nbgrader holds it (TA scores included)."""
+        """Every graded cell of every submitted notebook as nbgrader holds it (TA scores included): one
+        query over nbgrader's tables (grade, submitted_notebook, submitted_assignment, notebook, assignment,
+        base_cell and grade_cells / task_cells for the cell's maximum)."""
         from nbgrader import api as nb_api
+        from sqlalchemy import func
 
-        out = []
-        for sub in self._nb.db.execute(select(nb_api.SubmittedAssignment)).scalars():
-            if assignment and sub.assignment.name != assignment:
-                continue
-            for nb in sub.notebooks:
-                for g in nb.grades:
-                    out.append(ManualGrade(student=sub.student_id, assignment=sub.assignment.name,
-                                           notebook=nb.notebook.name, test=g.cell.name, max_points=g.cell.max_score,
-                                           auto_score=g.auto_score, manual_score=g.manual_score,
-                                           extra_credit=g.extra_credit, needs_manual_grade=bool(g.needs_manual_grade),
-                                           grade_id=g.id))
+        g, sn, sa = nb_api.Grade.__table__, nb_api.SubmittedNotebook.__table__, nb_api.SubmittedAssignment.__table__
+        nb, asg, cell = nb_api.Notebook.__table__, nb_api.Assignment.__table__, nb_api.BaseCell.__table__
+        gc, tc = nb_api.GradeCell.__table__, nb_api.TaskCell.__table__
+        query = (select(sa.c.student_id, asg.c.name, nb.c.name, cell.c.name,
+                        func.coalesce(gc.c.max_score, tc.c.max_score), g.c.auto_score, g.c.manual_score,
+                        g.c.extra_credit, g.c.needs_manual_grade, g.c.id)
+                 .select_from(g.join(sn, g.c.notebook_id == sn.c.id).join(sa, sn.c.assignment_id == sa.c.id)
+                              .join(nb, sn.c.notebook_id == nb.c.id).join(asg, sa.c.assignment_id == asg.c.id)
+                              .join(cell, g.c.cell_id == cell.c.id).outerjoin(gc, gc.c.id == cell.c.id)
+                              .outerjoin(tc, tc.c.id == cell.c.id)))
+        if assignment:
+            query = query.where(asg.c.name == assignment)
+        out = [ManualGrade(student=row[0], assignment=row[1], notebook=row[2], test=row[3],
+                           max_points=float(row[4] or 0.0), auto_score=row[5], manual_score=row[6],
+                           extra_credit=row[7], needs_manual_grade=bool(row[8]), grade_id=row[9])
+               for row in self._nb.db.execute(query)]
         return sorted(out, key=lambda m: (m.student, m.assignment, m.notebook, m.test))
 
     def scored_results(self, assignment: str | None = None) -> list[ResultRow]:

@@ -22,7 +22,12 @@ def _is_not_submitted(nb) -> bool:
 
 
 def _lost_tests(nb) -> list:
-    return [t for t in nb.tests if t.points < t.max_points]
+    """Tests that cost points; an answer waiting for a TA has cost nothing yet (see _waiting)."""
+    return [t for t in nb.tests if t.points < t.max_points and not t.needs_manual_grade]
+
+
+def _waiting(nb) -> list:
+    return [t for t in nb.tests if t.needs_manual_grade]
 
 
 def student_problems(r: SubmissionResult) -> list[str]:
@@ -41,7 +46,10 @@ def student_problems(r: SubmissionResult) -> list[str]:
             lost = _lost_tests(nb)
             if lost:
                 names = ", ".join(t.test for t in lost[:2]) + (f" +{len(lost) - 2}" if len(lost) > 2 else "")
-                parts.append(f"{label} -{nb.max_score - nb.score:g}: {names}")
+                parts.append(f"{label} -{sum(t.max_points - t.points for t in lost):g}: {names}")
+            waiting = _waiting(nb)
+            if waiting:
+                parts.append(f"{label} waits for a TA: {', '.join(t.test for t in waiting)}")
         kinds = Counter(n.kind.value for n in nb.notes)
         if kinds:
             parts.append(f"{label} notes: " + ", ".join(f"{k} {c}" if c > 1 else k for k, c in sorted(kinds.items())))
