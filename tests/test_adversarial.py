@@ -186,7 +186,7 @@ def test_case_verdict(attacked, case: str) -> None:
     results, *_ = attacked
     _, expected_lost, note = CASES[case]
     nb = results[case].notebooks[0]
-    got_lost = {t.test for t in nb.tests if t.points < t.max_points}
+    got_lost = {t.test for t in nb.tests if t.points < t.max_points and not t.needs_manual_grade}   # a TA grades the written answer
     assert got_lost == expected_lost, (case, [(t.test, t.reason) for t in nb.tests if t.points < t.max_points])
     if note:
         assert any(note in n.text for n in nb.notes) or any(note in t.reason for t in nb.tests), nb.notes
