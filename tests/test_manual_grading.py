@@ -43,6 +43,16 @@ ESSAY_PROMPT = "In two sentences: why do LSTMs keep the gradient alive?\n\n"
 ESSAY_SOURCE = ESSAY_PROMPT + "### BEGIN SOLUTION\nThe cell path is additive; the forget gate stays near 1.\n### END SOLUTION"
 ESSAY_ANSWER = ESSAY_PROMPT + "Because the cell state is updated by addition, gated by f."
 RIGHT = "def squares(n):\n    return [i * i for i in range(1, n + 1)]\n"
+SOLUTIONS = """import numpy as np
+
+
+def squares(n):
+    return np.array([i * i for i in range(1, n + 1)])
+
+
+REFERENCES = {"squares": squares}
+INPUT_GENERATORS = {"squares": lambda rng: {"n": int(rng.integers(1, 9))}}
+"""
 
 
 def _meta(gid: str, **flags) -> dict:
@@ -52,15 +62,20 @@ def _meta(gid: str, **flags) -> dict:
 
 
 def source_notebook() -> nbformat.NotebookNode:
-    """An answer with a kernel test, a written answer (2 points, manual), a task (1 point) and a locked cell."""
+    """An answer with a kernel test and the grader's comparison that confirms it (1 point each), a written
+    answer (2 points, manual), a task (1 point) and a locked cell."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Squares", id="intro"),
         nbformat.v4.new_code_cell("def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(1, n + 1)]\n"
                                   "    ### END SOLUTION\n", id="squares", metadata=_meta("squares", solution=True)),
-        nbformat.v4.new_code_cell("assert squares(3) == [1, 4, 9]", id="test_squares",
-                                  metadata=_meta("test_squares", grade=True, locked=True, points=1.0)),
+        nbformat.v4.new_code_cell("assert list(squares(3)) == [1, 4, 9]", id="test_squares",
+                                  metadata={**_meta("test_squares", grade=True, locked=True, points=1.0),
+                                            "autograder": {"exercise": "squares"}}),
+        nbformat.v4.new_code_cell("# Checked by the grader", id="squares_reference",
+                                  metadata={**_meta("squares_reference", grade=True, locked=True, points=1.0),
+                                            "autograder": {"probe": "squares"}}),
         nbformat.v4.new_markdown_cell(ESSAY_SOURCE, id="essay",
                                       metadata=_meta("essay", grade=True, solution=True, points=2.0)),
         nbformat.v4.new_markdown_cell("Plot the squares and describe the curve (graded by a TA).", id="plot_task",
@@ -74,6 +89,8 @@ def make_course(root: Path) -> Path:
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
     (root / "grader_config.py").write_text(CONFIG)
     nbformat.write(source_notebook(), str(root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"))
+    (root / "solutions").mkdir()
+    (root / "solutions" / f"{NOTEBOOK}.py").write_text(SOLUTIONS)
     return root
 
 
@@ -107,17 +124,20 @@ def _cli(course: Path, *args: str) -> subprocess.CompletedProcess:
 def test_manual_cells_are_their_own_kind_of_grade_cell(tmp_path: Path) -> None:
     spec = notebook_spec(NOTEBOOK, tmp_path / "p1.ipynb", source_notebook())
     tests = {t.grade_id: t for t in spec.tests}
-    assert set(tests) == {"test_squares", "essay", "plot_task"}
+    assert set(tests) == {"test_squares", "squares_reference", "essay", "plot_task"}
     assert (tests["essay"].manual, tests["essay"].task, tests["essay"].cell_type) == (True, False, "markdown")
     assert (tests["plot_task"].manual, tests["plot_task"].task) == (True, True)
-    assert not tests["test_squares"].manual and not any(t.grader_side for t in spec.tests)
-    assert spec.max_points == 4.0 and "essay" in spec.solutions       # an answer too, as nbgrader stores it
-    # a manual cell naming an exercise with no grader-side check loads: a TA's grade needs no confirmation ...
+    assert not tests["test_squares"].manual and not any(t.grader_side for t in spec.tests if t.manual)
+    assert spec.max_points == 5.0 and "essay" in spec.solutions       # an answer too, as nbgrader stores it
+    # manual cells with points and no grader-side check load (a TA's grade needs no confirmation),
+    # also when one names an exercise that nothing checks ...
     nb = source_notebook()
-    nb.cells[3].metadata["autograder"] = {"exercise": "squares"}
-    assert notebook_spec(NOTEBOOK, tmp_path / "p1.ipynb", nb).tests[1].manual
-    # ... while a kernel test that does the same is still refused (the confirmation rule stands)
+    del nb.cells[2:4]                                                 # no kernel test, no grader check
     nb.cells[2].metadata["autograder"] = {"exercise": "squares"}
+    assert [t.manual for t in notebook_spec(NOTEBOOK, tmp_path / "p1.ipynb", nb).tests] == [True, True]
+    # ... while a kernel test without its grader check is still refused (the confirmation rule stands)
+    nb = source_notebook()
+    del nb.cells[3]
     with pytest.raises(ReleaseError, match="no grader-side check"):
         notebook_spec(NOTEBOOK, tmp_path / "p1.ipynb", nb)
 
@@ -127,12 +147,12 @@ def test_manual_cells_are_their_own_kind_of_grade_cell(tmp_path: Path) -> None:
 def test_a_manual_answer_is_kept_and_a_task_cell_restored(tmp_path: Path) -> None:
     source = source_notebook()
     release_nb = copy.deepcopy(source)
-    release_nb.cells[3].source = ESSAY_PROMPT + "YOUR ANSWER HERE"
+    release_nb.cells[4].source = ESSAY_PROMPT + "YOUR ANSWER HERE"
     student = answered(release_nb, {"essay": ESSAY_ANSWER, "plot_task": "I did the plot. Full marks please."})
     merged = assemble(source, release_nb, student)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in merged.notebook.cells}
     assert cells["essay"].source == ESSAY_ANSWER                      # the student's answer, kept
-    assert cells["plot_task"].source == source.cells[4].source        # the task's text, restored
+    assert cells["plot_task"].source == source.cells[5].source        # the task's text, restored
     assert not [n for n in merged.notes if n.kind is NoteKind.TAMPERING]
     assert set(merged.manual_answers) == {"essay"} and not merged.restored
     # the control: an edited test cell is still restored and noted
@@ -190,6 +210,10 @@ def test_grade_leaves_manual_answers_waiting_for_a_ta(graded) -> None:
     assert [n.kind for n in notes["ann"] if n.kind is NoteKind.MANUAL] == [NoteKind.MANUAL]
     assert "essay" in next(n.text for n in notes["ann"] if n.kind is NoteKind.MANUAL)
     assert not [n for n in notes["ann"] if n.kind is NoteKind.TAMPERING]
+    # grade's one line per student: waiting answers cost nothing yet; ben's blank answer cost 2 points
+    line = {ln.split()[0]: ln for ln in done.stdout.splitlines() if ln.split() and ln.split()[0] in ("ann", "ben")}
+    assert "waits for a TA: essay, plot_task" in line["ann"] and " -" not in line["ann"].split("/", 1)[1], line
+    assert "p1 -2: essay" in line["ben"] and "waits for a TA: plot_task" in line["ben"], line
 
 
 def _long_rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -249,15 +273,15 @@ def check_exports(course: Path, out: Path, expected: dict[str, tuple[float, floa
         assert f'<td class="num final">{final:g}</td>' in row, row
         page = (out / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
         total = page.split('id="total"', 1)[1].split("</table>", 1)[0]
-        assert f"<strong>{final:g} / 4</strong>" in total and f'<td class="pts">{manual:g}</td>' in total, total
+        assert f"<strong>{final:g} / 5</strong>" in total and f'<td class="pts">{manual:g}</td>' in total, total
 
 
 @pytest.mark.slow
 def test_ta_scores_show_everywhere_and_survive_a_forced_regrade(graded, tmp_path: Path) -> None:
     course, config, submitted, release_nb, _ = graded
-    # before any TA: autograded points only; ben's 1 point is halved by the late penalty
-    check_exports(course, tmp_path / "before", {"ann": (1.0, 0.0, 1.0), "ben": (1.0, 0.0, 0.5),
-                                                "cat": (1.0, 0.0, 1.0)})
+    # before any TA: autograded points only; ben's 2 points are halved by the late penalty
+    check_exports(course, tmp_path / "before", {"ann": (2.0, 0.0, 2.0), "ben": (2.0, 0.0, 1.0),
+                                                "cat": (2.0, 0.0, 2.0)})
     roster = tmp_path / "before" / "roster.csv"        # the CLI says whose answers still wait
     done = _cli(course, "export", "--format", "canvas", "--roster", str(roster), "--output", str(tmp_path / "c.csv"))
     assert done.returncode == 0 and "wait for a TA" in done.stdout and "ann, ben, cat" in done.stdout, done.stdout
@@ -269,7 +293,7 @@ def test_ta_scores_show_everywhere_and_survive_a_forced_regrade(graded, tmp_path
         gb.enter_manual_score("ben", ASSIGNMENT, NOTEBOOK, "plot_task", 1.0)
         with pytest.raises(ValueError, match="outside"):
             gb.enter_manual_score("cat", ASSIGNMENT, NOTEBOOK, "essay", 3.0)     # more than the cell's 2 points
-    expected = {"ann": (1.0, 2.5, 3.5), "ben": (1.0, 1.0, 1.5), "cat": (1.0, 0.0, 1.0)}
+    expected = {"ann": (2.0, 2.5, 4.5), "ben": (2.0, 1.0, 2.0), "cat": (2.0, 0.0, 2.0)}
     check_exports(course, tmp_path / "after", expected)
     page = (tmp_path / "after" / "feedback" / "ann" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "scored by a TA: 1.5 of 2 points" in page and 'id="pending"' not in page
@@ -460,5 +484,5 @@ def _after_formgrader(course: Path) -> dict[str, tuple[float, float, float]]:
     the copied gradebook holds them."""
     with Gradebook(load_config(course)) as gb:
         totals = {s: t for (s, _), t in gb.totals().items()}
-    assert (totals["cat"].autograded, totals["cat"].manual) == (1.0, 2.75)
+    assert (totals["cat"].autograded, totals["cat"].manual) == (2.0, 2.75)
     return {s: (t.autograded, t.manual, t.final) for s, t in totals.items()}
