@@ -54,3 +54,17 @@ def test_proposed_thresholds_lie_between_baseline_and_worst_seed(records, course
         assert sign * (r["worst"] - proposal["target"]) > 0, key
         assert sign * (proposal["min"] - r["baseline"]) > 0, key
         assert sign * (proposal["target"] - proposal["min"]) > 0, key
+
+
+def test_flag_margins_cover_the_measured_gap_between_saved_weights_and_the_graders_training(records,
+                                                                                           course_root: Path) -> None:
+    """Honest training must never be flagged: each `models.flag_margin` is at least the margin the
+    calibration proposes (1.5 times the largest gap in the saved weights' favour over the seeds)."""
+    config = load_config(course_root)
+    for key, r in records.items():
+        model = key.split("/")[1]
+        assert len(r["own_values"]) == len(r["values"]) and None not in r["own_values"], key
+        sign = 1 if HIGHER_IS_BETTER[r["metric"]] else -1
+        gap = max(sign * (own - v) for own, v in zip(r["own_values"], r["values"]))
+        margin = config.models.flag_margin[f"{model}.{r['metric']}"]
+        assert margin >= r["proposed_flag_margin"] and margin > gap, key
