@@ -183,6 +183,7 @@ def graded(tmp_path_factory):
     return course, config, submitted, release_nb, done
 
 
+@pytest.mark.slow
 def test_release_keeps_manual_cells_as_nbgrader_releases_them(graded) -> None:
     _, _, _, release_nb, _ = graded
     cells = {c.metadata["nbgrader"]["grade_id"]: c for c in release_nb.cells if "nbgrader" in c.metadata}
@@ -191,6 +192,7 @@ def test_release_keeps_manual_cells_as_nbgrader_releases_them(graded) -> None:
     assert cells["plot_task"].metadata["nbgrader"]["task"] and cells["plot_task"].source.startswith("Plot")
 
 
+@pytest.mark.slow
 def test_grade_leaves_manual_answers_waiting_for_a_ta(graded) -> None:
     course, config, _, _, done = graded
     with Gradebook(config) as gb:
@@ -325,6 +327,7 @@ def test_ta_scores_show_everywhere_and_survive_a_forced_regrade(graded, tmp_path
     check_exports(course, tmp_path / "resubmitted", expected)
 
 
+@pytest.mark.slow
 def test_remove_deletes_a_student_everywhere(graded, tmp_path: Path) -> None:
     course, config, submitted, _, _ = graded
     scratch = tmp_path / "course"
@@ -347,6 +350,7 @@ def test_remove_deletes_a_student_everywhere(graded, tmp_path: Path) -> None:
     assert scores.returncode == 2 and "no grade" in scores.stderr
 
 
+@pytest.mark.slow
 def test_students_nbgrader_removed_are_gone_from_every_export(graded, tmp_path: Path) -> None:
     course, config, _, _, _ = graded
     scratch = tmp_path / "course"
@@ -373,6 +377,7 @@ def test_students_nbgrader_removed_are_gone_from_every_export(graded, tmp_path: 
 
 # ---- the demo's sample set ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_demo_samples_written_answer(graded_samples) -> None:
     from autograder.qa.samples import WRITTEN
 
