@@ -14,11 +14,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 keras = pytest.importorskip("keras")
 
-from autograder.config import ConfigError, Threshold, load_config, parse_config, with_training_cap  # noqa: E402
-from autograder.data import grading_data  # noqa: E402
-from autograder.data.feeding import job_data, recipe  # noqa: E402
-from autograder.grading.verdicts import files  # noqa: E402
-from autograder.grading.verdicts.models import (  # noqa: E402
+from autograder.config import (
+    ConfigError,
+    Threshold,
+    load_config,
+    parse_config,
+    with_training_cap,
+)
+from autograder.data import grading_data
+from autograder.data.feeding import job_data, recipe
+from autograder.grading.verdicts import files
+from autograder.grading.verdicts.models import (
     Limit,
     Measurement,
     ModelSpec,
@@ -29,7 +35,7 @@ from autograder.grading.verdicts.models import (  # noqa: E402
     metric_verdict,
     model_notes,
 )
-from autograder.results import NoteKind  # noqa: E402
+from autograder.results import NoteKind
 
 SENTIMENT = grading_data("sentiment", source="embedded", cache="unused")
 WEATHER = grading_data("weather", source="embedded", cache="unused")
@@ -61,7 +67,7 @@ def save(workdir: Path, name: str, model, **meta) -> Path:
     return workdir
 
 
-def classifier(recurrent) -> "keras.Model":
+def classifier(recurrent) -> keras.Model:
     keras.utils.set_random_seed(0)
     encoder = keras.layers.TextVectorization(max_tokens=2000, output_sequence_length=30)
     encoder.adapt([t for t, _ in SENTIMENT.train[:2000]])
@@ -75,7 +81,7 @@ def classifier(recurrent) -> "keras.Model":
     return model
 
 
-def forecaster(width=24, *, learning_rate: float = 0.01) -> "keras.Model":
+def forecaster(width=24, *, learning_rate: float = 0.01) -> keras.Model:
     keras.utils.set_random_seed(0)
     inputs = keras.Input(shape=(width, 1))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(8)(inputs)), name="fc")

@@ -21,7 +21,8 @@ The recipe's keys and defaults are `RECIPES[task]`; `MODELS[<name>]["training"]`
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -49,10 +49,11 @@ import threading
 import time
 import zipfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from autograder.config import GraderConfig, Threshold
 from autograder.data.feeding import job_data, recipe
@@ -86,7 +87,7 @@ class ModelSpec:
     training: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, name: str, raw: Mapping[str, Any]) -> "ModelSpec":
+    def from_mapping(cls, name: str, raw: Mapping[str, Any]) -> ModelSpec:
         return cls(name=name, task=raw["task"], metric=raw["metric"], layers=tuple(raw.get("layers", ())),
                    recurrent=tuple(raw.get("recurrent", ())), params=tuple(raw.get("params", (0, 10**9))),
                    reported_tolerance=float(raw.get("reported_tolerance", 0.1)),
@@ -428,7 +429,7 @@ def measure(workdir: Path, spec: ModelSpec, split, *, config: GraderConfig) -> M
             else:
                 if cached is not None:
                     job = {**job, "train": None}
-                records, limit, tail = run_job(job, wall_s=policy.wall_s, home=home)
+                records, limit, _ = run_job(job, wall_s=policy.wall_s, home=home)
                 stages = {r["stage"]: r for r in records}
                 if mine:
                     if "loaded" in stages and "grader" in stages:
