@@ -226,7 +226,8 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     waiting = [t.test for t in results if t.needs_manual_grade]
     if waiting:
         notes += (Note(NoteKind.MANUAL, f"{len(waiting)} answer{'s' if len(waiting) > 1 else ''} "
-                                        f"({', '.join(waiting)}) wait for a TA's grade in formgrader"),)
+                                        f"({', '.join(waiting)}) wait{'' if len(waiting) > 1 else 's'} "
+                                        f"for a TA's grade in formgrader"),)
     state, problem = NotebookState.GRADED, ""
     if execution.cause in NOT_GRADED_STOPS:
         state, problem = NotebookState.NOT_GRADED, execution.stopped
