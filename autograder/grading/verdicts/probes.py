@@ -127,7 +127,10 @@ def __autograder_run_probes(inputs_path, recipes_path, outputs_path, errors_path
                     part.save(os.path.join(models_dir, key + ".keras"))
                     models.append(key)
                 else:
-                    arrays[key] = plain(part)
+                    try:
+                        arrays[key] = plain(part)
+                    except (TypeError, ValueError):   # neither a model nor an array: say what it was
+                        arrays[key] = numpy.array("a " + type(part).__name__ + ", not an array")
         except BaseException as exc:  # SystemExit, KeyboardInterrupt: recorded like any other failure
             errors[probe + "|" + case] = type(exc).__name__
         finally:
