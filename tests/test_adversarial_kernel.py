@@ -279,8 +279,17 @@ def test_a_disguised_keras_layer_gains_nothing(tmp_path: Path, course_root: Path
 
 
 def test_a_kernel_test_without_an_exercise_is_refused() -> None:
+    """In a notebook that uses the grader's checks, every kernel test names its exercise; a plain
+    nbgrader notebook (no autograder metadata at all) is graded as nbgrader grades it."""
+    nb = _notebook({})
+    nb.cells.append(nbformat.v4.new_code_cell("# checked by the grader", id="f_reference", metadata={
+        "nbgrader": {"grade_id": "f_reference", "grade": True, "solution": False, "locked": True, "points": 2,
+                     "schema_version": 3}, "autograder": {"probe": "f"}}))
     with pytest.raises(ReleaseError, match="test cell 'test_f' gives 1 points in the student's kernel but names no exercise"):
-        notebook_spec("01_x", Path("01_x.ipynb"), _notebook({}))
+        notebook_spec("01_x", Path("01_x.ipynb"), nb)
+    plain = _notebook({})
+    del plain.cells[1].metadata["autograder"]
+    assert [t.grade_id for t in notebook_spec("01_x", Path("01_x.ipynb"), plain).tests] == ["test_f"]
 
 
 def test_every_kernel_test_of_the_course_names_an_exercise_with_grader_checks(course_root: Path) -> None:
