@@ -40,13 +40,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import json
-import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import (
@@ -68,6 +64,7 @@ from sqlalchemy.types import TypeDecorator
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec
+from autograder.nbgrader_env import prepare_nbgrader
 from autograder.results import (
     MANUAL,
     ModelMetric,
@@ -425,37 +422,6 @@ def _upgrade(engine) -> None:
             MIGRATIONS[target](conn, had)
         if version != SCHEMA_VERSION:
             conn.execute(SCHEMA.update().values(version=SCHEMA_VERSION))
-
-
-def _ensure_alembic_on_path() -> None:
-    """nbgrader runs `alembic` by name when it creates a gradebook; make the venv's bin/ visible."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
-
-
-def prepare_nbgrader() -> None:
-    """Before nbgrader creates any gradebook (ours, or release's scratch one): its schema head
-    is read in-process, and `alembic` is findable should nbgrader still run it."""
-    import nbgrader.api
-
-    _ensure_alembic_on_path()
-    nbgrader.api.get_alembic_version = _alembic_head
-
-
-@functools.lru_cache(maxsize=1)
-def _alembic_head() -> str:
-    """The newest revision of nbgrader's gradebook schema, read in-process.
-
-    nbgrader asks a freshly started `alembic heads` subprocess for it (about 3 s) every time it
-    creates a gradebook; the answer only depends on the installed nbgrader."""
-    import nbgrader
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 class Gradebook:

@@ -31,7 +31,6 @@ import io
 import json
 import os
 import shutil
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from autograder.config import ReferencePolicy
+from autograder.grading.verdicts import files
 from autograder.grading.verdicts.kernel import CheckKind
+from autograder.grading.verdicts.model_job import walk
 from autograder.results import TestResult
 
 INPUTS_FILE = "probe_inputs.npz"
@@ -261,34 +262,12 @@ def write_inputs(workdir: Path, cases: Mapping[str, list[Mapping[str, Any]]]) ->
 
 
 def read_workspace_file(workdir: Path, relative: str, *, limit: int = MAX_READ_BYTES) -> bytes:
-    """The bytes of a regular file in the workspace, refusing symlinks (at any level), FIFOs,
-    devices and files over `limit`: the workspace belongs to the student's code."""
-    parts = Path(relative).parts
-    if not parts or any(p in ("", ".", "..") for p in parts) or Path(relative).is_absolute():
-        raise OSError(f"{relative}: not a plain relative path")
-    fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    """The bytes of a regular file in the workspace, read as `files.read_bytes` reads (no symlink
+    at any level, no FIFO or device, at most `limit` bytes); a refusal is an OSError here."""
     try:
-        for part in parts[:-1]:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        inner = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-        os.close(fd)
-        fd = inner
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{relative}: not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"{relative}: larger than {limit} bytes")
-        chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise OSError(f"{relative}: larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        return files.read_bytes(workdir, relative, max_bytes=limit)
+    except files.UnsafeFile as exc:
+        raise OSError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -365,7 +344,9 @@ def _expected(reference: Reference, probe: str, kwargs: Mapping[str, Any]) -> tu
     if not apply:
         want = reference.functions[probe](**call, **extra)
         return tuple(np.asarray(w) for w in (want if isinstance(want, tuple) else (want,)))
-    from autograder.grading.verdicts.models import _KERAS_LOCK   # Keras state is not thread-safe
+    from autograder.grading.verdicts.models import (
+        _KERAS_LOCK,  # Keras state is not thread-safe
+    )
     with _KERAS_LOCK:
         _keras()
         want = reference.functions[probe](**call, **extra)
@@ -422,18 +403,6 @@ def compare(test: str, probe: str, max_points: float, *, reference: Reference,
                             f"(largest relative error {worst:.1g})")
 
 
-def _walk(layer) -> list:
-    """The layer and every layer nested in it (models, Sequential blocks, Bidirectional, wrappers)."""
-    found = [layer]
-    for attr in ("forward_layer", "backward_layer", "layer"):
-        inner = getattr(layer, attr, None)
-        if inner is not None and inner is not layer and hasattr(inner, "get_config"):
-            found += _walk(inner)
-    for inner in getattr(layer, "layers", None) or []:
-        found += _walk(inner)
-    return found
-
-
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
 
@@ -445,7 +414,7 @@ def _recurrent_layers(layers: list) -> list[tuple[str, int, bool]]:
             continue
         name = type(layer).__name__
         if name == "Bidirectional":
-            inside |= {id(inner) for inner in _walk(layer)[1:]}
+            inside |= {id(inner) for inner in walk(layer)[1:]}
             layer = layer.forward_layer
             name = type(layer).__name__
         if name in RECURRENT:
@@ -456,7 +425,7 @@ def _recurrent_layers(layers: list) -> list[tuple[str, int, bool]]:
 def model_problem(model, spec: ReturnedModel, kwargs: Kwargs) -> str:
     """Why a (reloaded) model does not fit `spec`, or "" when it does. Runs in the grader's process."""
     keras, tf = _keras()
-    layers = [inner for top in model.layers for inner in _walk(top)]
+    layers = [inner for top in model.layers for inner in walk(top)]
     names = [type(layer).__name__ for layer in layers]
     for name in dict.fromkeys(spec.layers):
         if names.count(name) < spec.layers.count(name):
@@ -487,7 +456,9 @@ def model_problem(model, spec: ReturnedModel, kwargs: Kwargs) -> str:
 
 
 def _judge_models(result, probe: str, spec: ReturnedModel, cases, outputs: ProbeOutputs) -> TestResult:
-    from autograder.grading.verdicts.models import _KERAS_LOCK   # Keras state is not thread-safe
+    from autograder.grading.verdicts.models import (
+        _KERAS_LOCK,  # Keras state is not thread-safe
+    )
 
     n = len(cases)
     scratch = Path(tempfile.mkdtemp(prefix="autograder-probe-model-"))
