@@ -164,6 +164,11 @@ class NotebookResult:
     def max_score(self) -> float:
         return round(sum(t.max_points for t in self.tests), 6)
 
+    @property
+    def autograded_max(self) -> float:
+        """The points the grader can give without a TA: `max_score` less the manually graded answers."""
+        return round(sum(t.max_points for t in self.tests if t.kind != MANUAL), 6)
+
 
 @dataclass(frozen=True)
 class SubmissionResult:

@@ -115,8 +115,7 @@ def graded(tmp_path_factory, course_root: Path):
 @pytest.mark.slow
 def test_honest_control_keeps_full_marks(graded) -> None:
     honest = graded["honest"]
-    autograded_max = sum(t.max_points for t in honest.tests if t.kind != "manual")     # a TA grades the written answer
-    assert honest.score == autograded_max == 20, [(t.test, t.reason) for t in honest.tests if t.points < t.max_points]
+    assert honest.score == honest.autograded_max == 20, [(t.test, t.reason) for t in honest.tests if t.points < t.max_points]
 
 
 @pytest.mark.slow

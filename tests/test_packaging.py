@@ -91,7 +91,7 @@ def test_an_installed_wheel_grades_a_submission_outside_the_checkout(wheel: Path
         f"report = grade_path(config=config, path=Path({str(tmp_path / 'submitted')!r}), progress=False)\n"
         "r = report.results[0]\n"
         "nb = [n for n in r.notebooks if n.notebook == sys.argv[1]][0]\n"
-        "print(json.dumps({'score': nb.score, 'max': nb.max_score, 'file': __import__('autograder').__file__}))\n")
+        "print(json.dumps({'score': nb.score, 'max': nb.autograded_max, 'file': __import__('autograder').__file__}))\n")
     done = subprocess.run([str(python), "-c", script, TOPIC1], cwd=tmp_path, capture_output=True, text=True,
                           timeout=900, env={"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-3000:]

@@ -107,7 +107,7 @@ def test_grading_never_runs_the_self_check_cell(scratch_course: Path, tmp_path: 
     report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx,
                         executed_root=tmp_path / "executed")
     result = report.results[0].notebooks[0]
-    assert result.score == result.max_score == 20, result
+    assert result.score == result.autograded_max == 20, result
     executed = (tmp_path / "executed" / "alice" / config.assignment / f"{TOPIC1}.ipynb").read_text()
     assert marker not in executed and "course-self-check" not in executed
     assert "course-setup" in executed and "course-footer" in executed
