@@ -424,6 +424,33 @@ def _upgrade(engine) -> None:
             conn.execute(SCHEMA.update().values(version=SCHEMA_VERSION))
 
 
+def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str]:
+    """student -> result key of each recorded submission of `assignment` that nbgrader still holds.
+
+    Read with plain SQL, without starting nbgrader: an unchanged re-grade needs nothing else. {} when the
+    gradebook does not exist yet, cannot be read, or is not at SCHEMA_VERSION; the caller then opens
+    `Gradebook`, which creates or upgrades it and answers `result_key` itself."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    path = config.gradebook_path
+    if path is not None and not path.is_file():
+        return {}
+    engine = create_engine(config.resolved_gradebook_url)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(select(SCHEMA.c.version)).scalar() != SCHEMA_VERSION:
+                return {}
+            held = set(conn.execute(text("SELECT id FROM submitted_assignment")).scalars())
+            c = SUBMISSIONS.c
+            rows = conn.execute(select(c.student, c.result_key, c.nbgrader_id).where(c.assignment == assignment))
+            return {student: key for student, key, nb_id in rows if not nb_id or nb_id in held}
+    except SQLAlchemyError:
+        return {}
+    finally:
+        engine.dispose()
+
+
 class Gradebook:
     """Open with `with Gradebook(config) as gb:`; every write commits one submission atomically."""
 

@@ -168,10 +168,17 @@ def test_two_gradings_are_identical(graded, tmp_path: Path) -> None:
     assert again.results[0].notebooks[0].tests == first.notebooks[0].tests
 
 
-def test_unchanged_submissions_are_not_run_again(graded) -> None:
+def test_unchanged_submissions_are_not_run_again(graded, monkeypatch) -> None:
     config, ctx, _, root = graded
     again = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
     assert again.results == () and set(again.unchanged) == set(EXPECTED_SCORE)
+    # the unchanged batch is answered from the recorded keys alone: nbgrader's Gradebook is never opened
+    with monkeypatch.context() as patched:
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("an unchanged re-grade opened the Gradebook")
+        patched.setattr("autograder.run.batch.Gradebook", refuse)
+        fast = grade_path(config=config, path=root / "submitted", progress=False, context=ctx)
+    assert fast.results == () and fast.unchanged == again.unchanged
     changed = root / "submitted" / "carol_hardcoded" / config.assignment / f"{TOPIC1}.ipynb"
     original = changed.read_bytes()
     try:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,38 @@ from autograder.results import (
 )
 
 
+class LazySplits(Mapping[str, Split]):
+    """notebook name -> its grading data (`Split`), each dataset loaded on first use, once, thread-safe.
+
+    An unchanged re-grade never touches the data, so it never pays for loading it. `load_all()` loads
+    everything up front: a batch with work to do calls it first, so a missing dataset stops the batch
+    with one clear error before any kernel starts, rather than failing every submission."""
+
+    def __init__(self, datasets: Mapping[str, str], config: GraderConfig):
+        self._datasets = dict(datasets)          # notebook name -> dataset name
+        self._data = config.data
+        self._loaded: dict[str, Split] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, notebook: str) -> Split:
+        dataset = self._datasets[notebook]
+        with self._lock:
+            if notebook not in self._loaded:
+                self._loaded[notebook] = grading_data(dataset, source=self._data.source,
+                                                      cache=self._data.cache_dir, mirror_url=self._data.mirror_url)
+            return self._loaded[notebook]
+
+    def __iter__(self):
+        return iter(self._datasets)
+
+    def __len__(self) -> int:
+        return len(self._datasets)
+
+    def load_all(self) -> None:
+        for notebook in self._datasets:
+            self[notebook]
+
+
 @dataclass(frozen=True)
 class GradingContext:
     """Everything a grading run needs that does not depend on the student."""
@@ -74,7 +107,8 @@ class GradingContext:
     sources: Mapping[str, NotebookNode]
     releases: Mapping[str, NotebookNode]
     solutions: Mapping[str, TopicSolutions]
-    data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models)
+    data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models);
+                                       # a LazySplits from load_context
     release_dir: Path
     source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
 
@@ -90,7 +124,7 @@ class GradingContext:
 def load_context(config: GraderConfig) -> GradingContext:
     spec, sources = load_source(config)
     release_dir = config.course_root / "release" / config.assignment
-    releases, solutions, data = {}, {}, {}
+    releases, solutions, datasets = {}, {}, {}
     for nb in spec.notebooks:
         path = release_dir / f"{nb.name}.ipynb"
         if not path.is_file():
@@ -104,10 +138,9 @@ def load_context(config: GraderConfig) -> GradingContext:
             raise AutograderError(f"solutions/{nb.reference_module}.py has no reference for {missing}")
         solutions[nb.name] = sol
         if sol.dataset:
-            data[nb.name] = grading_data(sol.dataset, source=config.data.source, cache=config.data.cache_dir,
-                                         mirror_url=config.data.mirror_url)
+            datasets[nb.name] = sol.dataset
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
-                          solutions=solutions, data=data, release_dir=release_dir,
+                          solutions=solutions, data=LazySplits(datasets, config), release_dir=release_dir,
                           source_digest=source_digest(spec.source_dir, config.course_root / "solutions"))
 
 

@@ -9,6 +9,7 @@ with any is not `ok` (the CLI lists them and exits 1), and the rest is graded al
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -20,9 +21,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.config import GraderConfig
-from autograder.gradebook import Gradebook
+from autograder.gradebook import Gradebook, recorded_result_keys
 from autograder.grading.pipeline import (
     GradingContext,
+    LazySplits,
     grade_submission,
     internal_error_result,
     load_context,
@@ -103,7 +105,8 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     results, unchanged = [], []
     roster_path = roster or config.roster_path
     loaded_roster = load_roster(roster_path) if roster_path else None
-    with tempfile.TemporaryDirectory(prefix="autograder-intake-") as scratch, Gradebook(config) as gb:
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-intake-"))
         found = discover(Path(path), assignment=ctx.spec.name, notebooks=names, scratch=Path(scratch),
                          roster=loaded_roster, cell_ids={nb.name: frozenset(t.grade_id for t in nb.tests)
                                                          | frozenset(nb.solutions) for nb in ctx.spec.notebooks})
@@ -111,12 +114,22 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
         if students:
             submissions = [s for s in submissions if s.student in students]
             unmatched = tuple(u for u in unmatched if not u.student or u.student in students)
+        if not force:
+            # Fast path: the recorded keys are read without starting nbgrader; when every submission is
+            # unchanged there is nothing to open, load or start.
+            recorded = recorded_result_keys(config, ctx.spec.name)
+            if submissions and all(recorded.get(s.student) == ctx.result_key(s) for s in submissions):
+                return BatchReport(results=(), unmatched=unmatched,
+                                   unchanged=tuple(s.student for s in submissions), unwrapped=found.unwrapped)
+        gb = stack.enter_context(Gradebook(config))
         gb.sync_assignment(ctx.spec)
-        plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
         if not force:
             current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
             unchanged = [s.student for s in current]
             submissions = [s for s in submissions if s not in current]
+        if submissions and isinstance(ctx.data, LazySplits):
+            ctx.data.load_all()     # a missing dataset stops the batch here, before any kernel starts
+        plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
         workers = max(1, workers)
         plan = dataclasses.replace(plan, threads=max(1, default_workers() // workers),
                                    slots=threading.Semaphore(workers) if workers > 1 else None)
