@@ -36,6 +36,24 @@ def test_release_check_detects_a_stale_release(scratch_course: Path) -> None:
     assert run("release", "--check", cwd=scratch_course).returncode == 0
 
 
+def test_a_release_found_current_is_remembered_until_a_file_changes(scratch_course: Path, monkeypatch) -> None:
+    from autograder.config import load_config
+    from autograder.course import release
+    from autograder.course.release import check_release
+
+    config = load_config(scratch_course)
+    assert not check_release(config=config)
+    with monkeypatch.context() as patched:
+        patched.setattr(release, "rendered_sources", lambda _config: pytest.fail("the check was not remembered"))
+        assert not check_release(config=config)                   # the remembered verdict: nothing rendered
+    released = scratch_course / "release" / config.assignment / "01_rnn_basics.ipynb"
+    original = released.read_text()
+    released.write_text(original.replace("RNN", "RNX", 1))
+    assert check_release(config=config).release == ("01_rnn_basics.ipynb",)
+    released.write_text(original)
+    assert not check_release(config=config)
+
+
 def test_bad_config_exits_2_naming_the_key(scratch_course: Path) -> None:
     config = scratch_course / "grader_config.py"
     config.write_text(config.read_text() + "\ncell_timeout = 5\n")

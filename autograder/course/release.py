@@ -208,13 +208,13 @@ def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) ->
     """sha256 over everything generate_assignment's output depends on: the staged source folder
     (rendered notebooks with point overrides, other files), selfcheck.py, the course and
     assignment ids and the versions of nbgrader, nbformat and this package."""
-    import nbgrader
+    from importlib.metadata import version
 
     from autograder import __version__
 
     src = config.course_root / "source" / config.assignment
     digest = hashlib.sha256()
-    digest.update(json.dumps([__version__, nbgrader.__version__, nbformat.__version__, config.course_id,
+    digest.update(json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
                               config.assignment]).encode())
     staged = {p.name: nbformat.writes(apply_points(nb, config.points)).encode() for p, nb in rendered.items()}
     for path in sorted(src.rglob("*")):
@@ -260,11 +260,59 @@ def _fresh_release(config: GraderConfig, rendered: dict[Path, NotebookNode], scr
 
 def check_release(*, config: GraderConfig) -> ReleaseResult:
     """What `release(check=True)` reports (stale source notebooks, stale release files), with the
-    fresh release taken from the cache when its inputs are unchanged. Writes nothing to the course."""
+    fresh release taken from the cache when its inputs are unchanged. Writes nothing to the course.
+
+    A course found current is remembered under the data cache by `_file_state` (every input file's
+    size and modification time, the config's values and the versions): the next check of the same
+    state costs a few `stat` calls. Any edit, even one that changes no byte of the release, is
+    checked in full again; only a "current" verdict is ever remembered."""
+    marker = _current_marker(config)
+    if marker is not None and marker.is_file():
+        return ReleaseResult(release=(), source=())
     target = config.course_root / "release" / config.assignment
     rendered = rendered_sources(config)
     sources = _stale_sources(rendered)
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
         fresh = _fresh_release(config, rendered, Path(tmp))
         stale = stale_files(fresh, target)
-    return ReleaseResult(release=tuple(stale), source=tuple(str(p.relative_to(config.course_root)) for p in sources))
+    result = ReleaseResult(release=tuple(stale), source=tuple(str(p.relative_to(config.course_root)) for p in sources))
+    if marker is not None and not result:
+        with contextlib.suppress(OSError):
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+    return result
+
+
+def _file_state(config: GraderConfig) -> str:
+    """sha256 over what a release check depends on, read with `stat` only: (path, size, mtime) of every
+    file of source/<assignment>, release/<assignment>, grader_config.py and this package's course/
+    folder (templates, selfcheck.py), the config's values, the student requirements and the versions."""
+    from importlib.metadata import version
+
+    from autograder import __version__
+
+    digest = hashlib.sha256(json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
+                                        config.assignment, config.grade_digest, config.presentation_digest,
+                                        student_requirements(config.assignment)]).encode())
+    folders = (config.course_root / "source" / config.assignment, config.course_root / "release" / config.assignment,
+               Path(__file__).parent)
+    files = [config.course_root / "grader_config.py"]
+    for folder in folders:
+        files += sorted(p for p in folder.rglob("*") if "__pycache__" not in p.parts)
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            digest.update(f"{path}\0missing\0".encode())
+            continue
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{path.is_dir()}\0".encode())
+    return digest.hexdigest()
+
+
+def _current_marker(config: GraderConfig) -> Path | None:
+    from autograder.data.download import cache_dir
+
+    try:
+        return cache_dir(config.data.cache_dir) / "release-checks" / _file_state(config)
+    except OSError:
+        return None
