@@ -123,7 +123,9 @@ class ModelsPolicy:
     weights may beat the grader's training before the notebook is flagged "possible training on
     held-out data"; the defaults are measured (README "How trained models are graded").
     `cap_epochs` / `cap_examples` (0 = none) cap the grader's training: `autograder validate` sets
-    them for the [[fast]] mutants and their reference; course grading leaves them at 0."""
+    them for the [[fast]] mutants and their reference; course grading leaves them at 0.
+    `reuse_trainings` keeps the grader's training of each architecture in the data cache for later runs
+    (the training is deterministic, so reusing it changes no number; off: every run trains again)."""
 
     cpu_s: int = 900
     memory_mb: int = 6144
@@ -133,6 +135,7 @@ class ModelsPolicy:
     flag_margin: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_MARGINS))
     cap_epochs: int = 0
     cap_examples: int = 0
+    reuse_trainings: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flag_margin", types.MappingProxyType(dict(self.flag_margin)))
@@ -352,6 +355,10 @@ def _models(value: Any) -> ModelsPolicy:
             _check_mapping(v, name)
             kwargs[k] = {**DEFAULT_FLAG_MARGINS,
                          **{m: float(_check_number(x, f"{name}.{m}")) for m, x in v.items()}}
+        elif k == "reuse_trainings":
+            if not isinstance(v, bool):
+                raise ConfigError(f"grader_config.py: '{name}' must be True or False, got {v!r}.")
+            kwargs[k] = v
         else:
             kwargs[k] = _check_number(v, name, integer=k in MODELS_INT_KEYS, positive=not k.startswith("cap_"))
             if kwargs[k] < 0:

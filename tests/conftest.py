@@ -1,9 +1,11 @@
 """Shared fixtures: the real course root, and scratch copies of it for tests that write."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,13 @@ SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA", COURSE_ROOT.parent / "sh
 
 # nbgrader runs `alembic` by name; kernels must resolve to this interpreter.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+# One grader cache for the whole session (downloads, cached releases, the grader's trainings), shared by
+# every test and every CLI subprocess, and new for each session: a test run never reuses what an older
+# version of the code cached, and the tests that grade the same reference share one training of it.
+_SESSION_CACHE = tempfile.mkdtemp(prefix="autograder-test-cache-")
+os.environ["RNN_AUTOGRADER_CACHE"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 
 def recorded_submissions(db: Path) -> int:

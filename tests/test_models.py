@@ -125,6 +125,37 @@ def test_the_grade_comes_from_the_architecture_not_the_saved_weights(tmp_path: P
     assert [n.kind for n in notes] == [NoteKind.METRIC] and "reported mae 0.0100" in notes[0].text
 
 
+def test_a_later_process_reuses_the_stored_training_and_a_bad_entry_is_trained_again(tmp_path: Path, config,
+                                                                                    monkeypatch) -> None:
+    from autograder.grading.verdicts import models as model_verdicts
+
+    jobs = []
+    real_run_job = model_verdicts.run_job
+
+    def recording(job, **kwargs):
+        jobs.append(job["train"])
+        return real_run_job(job, **kwargs)
+
+    monkeypatch.setattr(model_verdicts, "run_job", recording)
+    monkeypatch.setenv("RNN_AUTOGRADER_CACHE", str(tmp_path / "cache"))
+    store = model_verdicts.training_store(config)
+    save(tmp_path / "w", "fc", forecaster(learning_rate=0.02))
+
+    def fresh_process() -> Measurement:          # what a new grader process starts with: an empty memory
+        monkeypatch.setattr(model_verdicts, "_TRAINED", model_verdicts._TrainedOnce())
+        return measure(tmp_path / "w", FORECAST, WEATHER, config=config)
+
+    first = fresh_process()
+    assert jobs == [{"epochs": 1, "batch_size": 64, "max_examples": 256}] and len(list(store.glob("*.json"))) == 1
+    again = fresh_process()
+    assert jobs[1:] == [] and again.value == first.value         # capped and stored: no child at all
+    next(store.glob("*.json")).write_text("{not json")
+    third = fresh_process()
+    assert jobs[1:] == [{"epochs": 1, "batch_size": 64, "max_examples": 256}] and third.value == first.value
+    off = dataclasses.replace(config, models=dataclasses.replace(config.models, reuse_trainings=False))
+    assert model_verdicts.training_store(off) is None
+
+
 def test_budget_missing_uncompiled_and_unsafe_models(tmp_path: Path, config) -> None:
     spec = dataclasses.replace(FORECAST, layers=())
     assert "no saved model" in measure(tmp_path, spec, WEATHER, config=config).problem
@@ -221,6 +252,9 @@ def test_models_config_is_validated(course_root: Path) -> None:
     with pytest.raises(ConfigError, match="models.threads"):
         parse_config({**base, "models": {"threads": 1.5}})
     assert parse_config({**base, "models": {"cap_epochs": 0}}).models.cap_epochs == 0
+    assert parse_config({**base, "models": {"reuse_trainings": False}}).models.reuse_trainings is False
+    with pytest.raises(ConfigError, match="models.reuse_trainings.*True or False"):
+        parse_config({**base, "models": {"reuse_trainings": "no"}})
 
 
 def test_workspace_files_are_never_followed(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ layout). A model over a limit scores 0 on the metric with the limit named; the b
 Workspace files are read without following symlinks, FIFOs or devices (`files.py`).
 
 Because the grader's training depends only on the architecture file's config, the declared epochs and
-batch size, the data, the seed and the threads, identical architectures are trained once per
-grading process (a class that builds the reference architecture costs one training); the student's
-own weights are still loaded and measured for every submission.
+batch size, the data, the seed, the threads and the library versions, identical architectures are
+trained once (a class that builds the reference architecture costs one training), and the result is
+kept on disk for later runs (`_TrainedOnce`; `models.reuse_trainings = False` trains every time); the
+student's own weights are still loaded and measured for every submission.
 
 Metrics:
 - accuracy (binary_text): share of held-out texts whose logit has the right sign; higher is better;
@@ -35,6 +36,7 @@ Metrics:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -167,8 +169,14 @@ def _architecture_key(model_bytes: bytes) -> str | None:
 
 
 class _TrainedOnce:
-    """The grader's training results per training key, computed once per process; concurrent
-    requests for one key wait for the first (one event per key, never one lock around training)."""
+    """The grader's training results per training key, computed once; concurrent requests for one
+    key wait for the first (one event per key, never one lock around training).
+
+    Results are kept in memory for the process and, with a `store` folder, on disk for every later
+    process (`<data cache>/trainings/<key>.json`, written whole by rename): a forced re-grade, the
+    demo, `validate` and the next batch reuse the grader's own training of an architecture they have
+    seen. The key covers everything that training depends on (training_key); only the grader writes
+    the store, and the kernel sandbox never shows it. An unreadable entry is trained again."""
 
     def __init__(self, size: int = 256) -> None:
         self._lock = threading.Lock()          # guards the dict only
@@ -176,7 +184,7 @@ class _TrainedOnce:
         self._running: dict[str, threading.Event] = {}
         self._size = size
 
-    def claim(self, key: str) -> tuple[dict | None, bool]:
+    def claim(self, key: str, store: Path | None = None) -> tuple[dict | None, bool]:
         """(cached records, True when this caller must compute them and `put` or `drop`)."""
         while True:
             with self._lock:
@@ -185,16 +193,24 @@ class _TrainedOnce:
                     return self._done[key], False
                 event = self._running.get(key)
                 if event is None:
+                    stored = _read_stored(store, key)
+                    if stored is not None:
+                        self._remember(key, stored)
+                        return stored, False
                     self._running[key] = threading.Event()
                     return None, True
             event.wait()
 
-    def put(self, key: str, value: dict) -> None:
+    def put(self, key: str, value: dict, store: Path | None = None) -> None:
+        _write_stored(store, key, value)
         with self._lock:
-            self._done[key] = value
-            while len(self._done) > self._size:
-                self._done.popitem(last=False)
+            self._remember(key, value)
             self._running.pop(key).set()
+
+    def _remember(self, key: str, value: dict) -> None:
+        self._done[key] = value
+        while len(self._done) > self._size:
+            self._done.popitem(last=False)
 
     def drop(self, key: str) -> None:
         with self._lock:
@@ -204,6 +220,39 @@ class _TrainedOnce:
 
 
 _TRAINED = _TrainedOnce()
+
+
+def _read_stored(store: Path | None, key: str) -> dict | None:
+    if store is None:
+        return None
+    try:
+        value = json.loads((store / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(value, dict) and all(isinstance(value.get(stage), dict) for stage in ("loaded", "grader"))
+    return value if ok else None
+
+
+def _write_stored(store: Path | None, key: str, value: dict) -> None:
+    if store is None:
+        return
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".json", dir=store)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle)
+        os.replace(tmp, store / f"{key}.json")
+    except OSError:
+        pass                 # no store: the result is kept for this process only
+
+
+def training_store(config: GraderConfig) -> Path | None:
+    """Where the grader's trainings are kept between processes (None: `models.reuse_trainings` is off)."""
+    if not config.models.reuse_trainings:
+        return None
+    from autograder.data.download import cache_dir
+
+    return cache_dir(config.data.cache_dir) / "trainings"
 
 
 # --- the child process ----------------------------------------------------------------------------
@@ -422,7 +471,8 @@ def measure(workdir: Path, spec: ModelSpec, split, *, config: GraderConfig) -> M
                "measure_own": not capped, "max_params": budget.get("max_params"),
                "data": job_data(spec.task, split, plan)}
         key = _training_key(model_bytes, job, split) if train else None
-        cached, mine = _TRAINED.claim(key) if key else (None, False)
+        store = training_store(config)
+        cached, mine = _TRAINED.claim(key, store) if key else (None, False)
         try:
             if cached is not None and capped:
                 records, limit = [cached["loaded"], cached["grader"]], None        # nothing of the file is used
@@ -433,7 +483,7 @@ def measure(workdir: Path, spec: ModelSpec, split, *, config: GraderConfig) -> M
                 stages = {r["stage"]: r for r in records}
                 if mine:
                     if "loaded" in stages and "grader" in stages:
-                        _TRAINED.put(key, {"loaded": stages["loaded"], "grader": stages["grader"]})
+                        _TRAINED.put(key, {"loaded": stages["loaded"], "grader": stages["grader"]}, store)
                     else:
                         _TRAINED.drop(key)
                     mine = False
@@ -447,13 +497,36 @@ def measure(workdir: Path, spec: ModelSpec, split, *, config: GraderConfig) -> M
         shutil.rmtree(home, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[str, ...]:
+    """What else a training result depends on: this grader, the code of its training child and of the
+    feeding recipes, and the libraries that train."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from autograder import __version__
+
+    here = Path(__file__).resolve()
+    code = hashlib.sha256()
+    for path in (here.parent / "model_job.py", here.parent / "model_zygote.py", here.parents[2] / "data" / "feeding.py"):
+        code.update(path.read_bytes())
+    found = [__version__, code.hexdigest()]
+    for dist in ("tensorflow", "keras", "numpy"):
+        try:
+            found.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            found.append(f"{dist} missing")
+    return tuple(found)
+
+
 def _training_key(model_bytes: bytes, job: Mapping[str, Any], split) -> str | None:
     architecture = _architecture_key(model_bytes)
     if architecture is None:
         return None
     blob = json.dumps({"architecture": architecture, "task": job["task"], "seed": job["seed"],
                        "threads": job["threads"], "train": job["train"], "max_params": job["max_params"],
-                       "data": [split.source, split.sha256, split.sizes]}, sort_keys=True, default=str)
+                       "limits": [job["cpu_s"], job["memory_mb"]],
+                       "data": [split.source, split.sha256, split.sizes], "versions": _versions()},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
