@@ -153,7 +153,7 @@ def attacked(tmp_path_factory, course_root: Path, request):
     os.environ[SECRET_NAME] = "grader-only-value"
     try:
         report = grade_path(config=config, path=submitted, executed_root=root / "autograded", progress=False,
-                            context=ctx)
+                            context=ctx, workers=2)
     finally:
         os.environ.pop(SECRET_NAME, None)
         server.shutdown()

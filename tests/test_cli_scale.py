@@ -69,6 +69,7 @@ def _grade_output(root: Path, results, monkeypatch, capsys, *extra: str) -> tupl
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_grade_prints_one_line_per_student_and_a_short_summary(class_of_300, monkeypatch, capsys) -> None:
     root, results = class_of_300
     code, out = _grade_output(root, results, monkeypatch, capsys)
@@ -98,6 +99,7 @@ def test_grade_details_prints_every_lost_test(class_of_300, monkeypatch, capsys)
     assert "- test_lstm_cell_forward_hidden (" in out
 
 
+@pytest.mark.slow
 def test_scores_reprints_one_student_from_the_gradebook(class_of_300) -> None:
     root, results = class_of_300
     shown = subprocess.run([str(AUTOGRADER), "scores", "--student", "s001"], cwd=root, capture_output=True,
@@ -122,6 +124,7 @@ def test_recorded_results_are_the_graded_ones(class_of_300) -> None:
     assert [r.student for r in again] == ["s002", "s003", "s004"]
 
 
+@pytest.mark.slow
 def test_scores_of_an_unknown_student_names_the_closest(class_of_300) -> None:
     root, _ = class_of_300
     shown = subprocess.run([str(AUTOGRADER), "scores", "--student", "s0001"], cwd=root, capture_output=True,

@@ -56,6 +56,7 @@ def exchange(scratch_course: Path, tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_collect_copies_the_latest_submission_with_its_timestamp(scratch_course: Path, exchange: Path,
                                                                  tmp_path: Path) -> None:
     result = subprocess.run([str(AUTOGRADER), "collect", "--exchange", str(exchange)], cwd=scratch_course,

@@ -61,12 +61,14 @@ def test_a_printed_number_is_a_score(tmp_path: Path, where: str) -> None:
     assert result.outcomes[0].printed_score == 0.5
 
 
+@pytest.mark.slow
 def test_timeout_interrupts_and_the_notebook_goes_on(tmp_path: Path, where: str) -> None:
     result, _, _ = _run(tmp_path, where, "import time\nwhile True: time.sleep(0.1)", "y = 1", cell_s=2)
     assert result.outcomes[0].timed_out
     assert result.outcomes[1].error is None and not result.stopped
 
 
+@pytest.mark.slow
 def test_loop_that_swallows_interrupts_is_killed(tmp_path: Path, where: str) -> None:
     code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
     result, elapsed, _ = _run(tmp_path, where, code, "y = 1", cell_s=2)
@@ -82,6 +84,7 @@ def test_kernel_death_is_contained(tmp_path: Path, where: str) -> None:
     assert result.cause is StopCause.KERNEL_DIED
 
 
+@pytest.mark.slow
 def test_notebook_budget_stops_execution(tmp_path: Path, where: str) -> None:
     result, elapsed, _ = _run(tmp_path, where, "import time; time.sleep(1.5)", "import time; time.sleep(1.5)",
                               "z = 1", cell_s=10, notebook_s=2)

@@ -59,6 +59,7 @@ def assignment_max(config) -> float:
     return sum(t.points for nb in spec.notebooks for t in nb.tests)
 
 
+@pytest.mark.slow
 def test_nbgrader_csv_is_what_nbgrader_export_writes(graded, tmp_path: Path) -> None:
     ours = tmp_path / "ours.csv"
     assert export_nbgrader(config=graded, output=ours) == 4

@@ -96,6 +96,7 @@ def _recorded(course: Path) -> dict[str, float]:
         return dict(db.execute("select student, score from autograder_submissions"))
 
 
+@pytest.mark.slow
 def test_grade_lists_unmatched_files_and_exits_1(scratch_course: Path, tmp_path: Path) -> None:
     good = notebook_bytes(scratch_course, "good")
     wrapper = "Week 3/submitted"

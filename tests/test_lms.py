@@ -95,6 +95,7 @@ def test_folder_duplicates_resolve_by_time_then_copy_number(tmp_path: Path) -> N
     assert any("newest notebook modification time" in n.text for n in sub.intake_notes)
 
 
+@pytest.mark.slow
 def test_grade_a_canvas_download_through_the_cli(scratch_course: Path, tmp_path: Path) -> None:
     archive = canvas_zip(scratch_course, tmp_path / "submissions.zip")
     roster = roster_csv(scratch_course / "roster.csv")

@@ -89,6 +89,7 @@ def forecaster(width=24, *, learning_rate: float = 0.01) -> keras.Model:
     return model
 
 
+@pytest.mark.slow
 def test_an_untrained_classifier_is_trained_by_the_grader_and_a_fake_report_is_flagged(tmp_path: Path,
                                                                                       config) -> None:
     save(tmp_path, "clf", classifier(keras.layers.LSTM(8)), reported={"accuracy": 0.99}, history={"loss": [0.7]})
@@ -100,6 +101,7 @@ def test_an_untrained_classifier_is_trained_by_the_grader_and_a_fake_report_is_f
     assert architecture_verdict("clf_arch", 2, CLASSIFIER, m).points == 2
 
 
+@pytest.mark.slow
 def test_wrong_architecture_is_named(tmp_path: Path, config) -> None:
     save(tmp_path, "clf", classifier(keras.layers.GRU(8)))
     m = measure(tmp_path, CLASSIFIER, SENTIMENT, config=config)
@@ -107,6 +109,7 @@ def test_wrong_architecture_is_named(tmp_path: Path, config) -> None:
     assert verdict.points == 0 and "no LSTM layer" in verdict.reason
 
 
+@pytest.mark.slow
 def test_the_grade_comes_from_the_architecture_not_the_saved_weights(tmp_path: Path, uncapped) -> None:
     """Two saves of one architecture, trained for 0 and 3 epochs: the grader's number is the same;
     only the saved weights' own measurement differs. A reported metric is compared with those."""
@@ -125,6 +128,7 @@ def test_the_grade_comes_from_the_architecture_not_the_saved_weights(tmp_path: P
     assert [n.kind for n in notes] == [NoteKind.METRIC] and "reported mae 0.0100" in notes[0].text
 
 
+@pytest.mark.slow
 def test_a_later_process_reuses_the_stored_training_and_a_bad_entry_is_trained_again(tmp_path: Path, config,
                                                                                     monkeypatch) -> None:
     from autograder.grading.verdicts import models as model_verdicts
@@ -156,6 +160,7 @@ def test_a_later_process_reuses_the_stored_training_and_a_bad_entry_is_trained_a
     assert model_verdicts.training_store(off) is None
 
 
+@pytest.mark.slow
 def test_budget_missing_uncompiled_and_unsafe_models(tmp_path: Path, config) -> None:
     spec = dataclasses.replace(FORECAST, layers=())
     assert "no saved model" in measure(tmp_path, spec, WEATHER, config=config).problem
@@ -186,6 +191,7 @@ def test_forecaster_must_beat_the_last_value_baseline(tmp_path: Path, config) ->
     assert verdict.points == 0 and "does not beat the last-value baseline" in verdict.reason
 
 
+@pytest.mark.slow
 def test_untrained_char_model_sits_near_ln_vocab_whatever_vocabulary_the_side_file_claims(tmp_path: Path,
                                                                                           config) -> None:
     vocabulary = ["[UNK]"] + sorted(set(TEXT.train))
@@ -216,6 +222,7 @@ def test_the_grader_feeds_its_own_statistics() -> None:
         recipe("forecast", {"epochs": 3})
 
 
+@pytest.mark.slow
 def test_a_model_over_the_cpu_limit_scores_zero_and_says_which_limit(tmp_path: Path, config) -> None:
     inputs = keras.Input(shape=(24, 1))
     x = keras.layers.UpSampling1D(3000)(inputs)                 # 72,000 steps per window
@@ -289,6 +296,7 @@ def test_partial_credit_curve_both_directions() -> None:
     assert curve(1.5, Threshold(3.0, 2.0)) == 1.0
 
 
+@pytest.mark.slow
 def test_a_forked_job_and_a_fresh_interpreter_give_the_same_numbers(tmp_path: Path, uncapped) -> None:
     """`python -m autograder.grading.verdicts.model_job` (a fresh interpreter, the job on stdin) and a
     fork of the TensorFlow-preloaded server run the same job to the same digits."""

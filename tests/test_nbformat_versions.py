@@ -71,6 +71,7 @@ def _answered(release_text: str, answer: str) -> str:
     return json.dumps(data, indent=1)
 
 
+@pytest.mark.slow
 def test_every_minor_version_is_released_and_graded_in_its_own_format(tmp_path: Path) -> None:
     course = _course(tmp_path / "course", {f"p4{m}": notebook_json(m, squares_cells(m, SOURCE_ANSWER))
                                            for m in MINORS})
@@ -203,6 +204,7 @@ def _nbgrader_scores(root: Path) -> dict[str, dict[str, float | None]]:
                 for kind in FIXTURES}
 
 
+@pytest.mark.slow
 def test_nbgraders_fixtures_grade_as_nbgrader_grades_them(tmp_path: Path) -> None:
     theirs = _nbgrader_scores(tmp_path / "nbgrader")
     assert {k: sum(v or 0 for v in cells.values()) for k, cells in theirs.items()} == EXPECTED
@@ -247,6 +249,7 @@ def _cli(course: Path, *args: str) -> subprocess.CompletedProcess:
                           check=False)
 
 
+@pytest.mark.slow
 def test_grade_refuses_a_stale_release_unless_allowed(tmp_path: Path) -> None:
     course = _course(tmp_path / "course", {"p1": notebook_json(5, squares_cells(5, SOURCE_ANSWER))})
     assert _cli(course, "release").returncode == 0

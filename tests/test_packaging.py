@@ -45,6 +45,7 @@ def package_files() -> set[str]:
             if p.suffix in (".py", ".j2") and "__pycache__" not in p.parts}
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_every_module_and_template(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = sorted(package_files() - names)

@@ -117,6 +117,7 @@ def test_an_empty_gradebook_is_an_error(tmp_path: Path, course_root: Path) -> No
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow
 def test_cli_report_with_similar_pairs(scratch_course: Path, tmp_path: Path, capsys) -> None:
     config = load_config(scratch_course)
     spec, sources = load_source(config)

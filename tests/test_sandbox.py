@@ -102,6 +102,7 @@ def walked(tmp_path_factory, course_root: Path):
     return {r.student: r for r in report.results}, json.loads(text.split("WALK ", 1)[1].splitlines()[0])
 
 
+@pytest.mark.slow
 @needs_bwrap
 def test_the_honest_control_keeps_full_marks(walked) -> None:
     results, _ = walked
@@ -178,6 +179,7 @@ def test_bwrap_missing_is_named(monkeypatch) -> None:
     assert not iso.available and "ensure-sandbox" in iso.reason
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["warn", "refuse"])
 def test_without_bwrap_the_policy_decides(monkeypatch, tmp_path: Path, course_root: Path, policy: str) -> None:
     """"refuse" stops the batch with the reason; "warn" grades and notes it on every graded notebook."""

@@ -57,6 +57,7 @@ def test_filled_in_notebook_passes_every_visible_test(tmp_path: Path) -> None:
     assert "Result: all 5 visible tests passed (5 of 5 points)." in report.format()
 
 
+@pytest.mark.slow
 def test_blank_release_lists_what_is_still_to_do_and_exits_1(tmp_path: Path) -> None:
     path = _student_copy(tmp_path)
     result = subprocess.run([sys.executable, "selfcheck.py", path.name], cwd=tmp_path, capture_output=True,
@@ -66,6 +67,7 @@ def test_blank_release_lists_what_is_still_to_do_and_exits_1(tmp_path: Path) -> 
     assert result.stdout.count("FAILED") == 5 and "0 of 5 visible tests passed" in result.stdout
 
 
+@pytest.mark.slow
 def test_one_wrong_answer_names_its_test_and_message(tmp_path: Path) -> None:
     path = _student_copy(tmp_path, {**_reference(), "lstm_cell_forward": WRONG["lstm_cell_forward"]})  # no forget gate
     result = subprocess.run([str(Path(sys.executable).parent / "autograder"), "check", str(path)],
@@ -141,6 +143,7 @@ def _touch(path: Path, mtime: float) -> None:
     os.utime(path, (mtime, mtime))
 
 
+@pytest.mark.slow
 def test_the_cell_checks_the_renamed_notebook_it_runs_in(tmp_path: Path) -> None:
     """Jupyter says which notebook the kernel belongs to (JPY_SESSION_NAME -> __session__): that copy is
     checked even though an older, blank copy with the released name was saved later."""
@@ -154,6 +157,7 @@ def test_the_cell_checks_the_renamed_notebook_it_runs_in(tmp_path: Path) -> None
     assert "Result: all 5 visible tests passed" in out
 
 
+@pytest.mark.slow
 def test_without_the_editors_path_the_newest_copy_is_checked_and_named(tmp_path: Path) -> None:
     renamed = tmp_path / f"{TOPIC1} (1).ipynb"
     _student_copy(tmp_path, _reference()).rename(renamed)
@@ -177,6 +181,7 @@ def test_choose_notebook_prefers_the_running_path_then_the_newest_copy(tmp_path:
         selfcheck.choose_notebook(tmp_path / f"{TOPIC1} (2).ipynb")
 
 
+@pytest.mark.slow
 def test_the_cell_without_selfcheck_py_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / f"{TOPIC1}.ipynb").write_text("{}")               # only the notebook, as in Colab or a lone download
     out = _run_cell_in_kernel(_self_check_cell(), tmp_path)
@@ -187,6 +192,7 @@ def test_the_cell_without_selfcheck_py_says_what_to_do(tmp_path: Path) -> None:
     assert "cannot run in Colab" in colab and "File > Download > Download .ipynb" in colab, colab
 
 
+@pytest.mark.slow
 def test_a_syntax_error_is_reported_first_as_the_cause(tmp_path: Path) -> None:
     broken = "def rnn_forward(x, h0, Wx, Wh, b, return_sequences=False):\n    h = h0\n    return np.tanh(x @ Wx +\n"
     report = selfcheck.run_check(_student_copy(tmp_path, {**_reference(), "rnn_forward": broken}), timeout=60)
@@ -216,6 +222,7 @@ def test_the_release_ships_requirements_with_the_graders_pins(course_root: Path)
         assert (req.specifier, req.marker) == (pins[req.name].specifier, pins[req.name].marker), req
 
 
+@pytest.mark.slow
 def test_release_check_reports_a_stale_requirements_file(scratch_course: Path) -> None:
     from autograder.course.release import release
 

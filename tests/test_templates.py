@@ -38,6 +38,7 @@ def _changed_cells(before: nbformat.NotebookNode, after: nbformat.NotebookNode) 
     return {a.id for a, b in zip(before.cells, after.cells) if a != b}
 
 
+@pytest.mark.slow
 def test_changing_the_due_date_changes_every_header_and_nothing_else(scratch_course: Path) -> None:
     config = load_config(scratch_course)
     assert not release(config=config, check=True)          # the committed copy is fresh
@@ -114,6 +115,7 @@ def _setup_cell(config, name: str, code: str, pins: tuple[Pin, ...]) -> nbformat
     return render_cells(config, notebook_info(name, body, number=1, count=1), pins)["setup"]
 
 
+@pytest.mark.slow
 def test_setup_cell_runs_in_a_kernel_and_seeds_with_the_config_seed(course_root: Path, tmp_path: Path) -> None:
     config = dataclasses.replace(load_config(course_root), seed=777)
     setup = _setup_cell(config, "01_x", "import numpy", course_pins())
@@ -129,6 +131,7 @@ def test_setup_cell_runs_in_a_kernel_and_seeds_with_the_config_seed(course_root:
     assert "Warning: NumPy" in out and "(==0.1)" in out and "Warning: Python" not in out
 
 
+@pytest.mark.slow
 def test_tensorflow_setup_cell_seeds_tensorflow_and_enables_determinism(course_root: Path, tmp_path: Path) -> None:
     config = load_config(course_root)
     setup = _setup_cell(config, "02_x", "import keras", course_pins())
