@@ -425,11 +425,9 @@ def _upgrade(engine) -> None:
 
 
 def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str]:
-    """student -> result key of each recorded submission of `assignment` that nbgrader still holds.
-
-    Read with plain SQL, without starting nbgrader: an unchanged re-grade needs nothing else. {} when the
-    gradebook does not exist yet, cannot be read, or is not at SCHEMA_VERSION; the caller then opens
-    `Gradebook`, which creates or upgrades it and answers `result_key` itself."""
+    """`Gradebook.result_keys`, read with plain SQL, without starting nbgrader: an unchanged re-grade needs
+    nothing else. {} when the gradebook does not exist yet, cannot be read, or is not at SCHEMA_VERSION;
+    the caller then opens `Gradebook`, which creates or upgrades it."""
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -441,14 +439,20 @@ def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str
         with engine.connect() as conn:
             if conn.execute(select(SCHEMA.c.version)).scalar() != SCHEMA_VERSION:
                 return {}
-            held = set(conn.execute(text("SELECT id FROM submitted_assignment")).scalars())
-            c = SUBMISSIONS.c
-            rows = conn.execute(select(c.student, c.result_key, c.nbgrader_id).where(c.assignment == assignment))
-            return {student: key for student, key, nb_id in rows if not nb_id or nb_id in held}
+            return _result_keys(conn, assignment)
     except SQLAlchemyError:
         return {}
     finally:
         engine.dispose()
+
+
+def _result_keys(conn, assignment: str) -> dict[str, str]:
+    """student -> result key of each recorded submission of `assignment` that nbgrader still holds (a
+    submission nbgrader no longer holds has no key: it is graded again)."""
+    held = set(conn.execute(text("SELECT id FROM submitted_assignment")).scalars())
+    c = SUBMISSIONS.c
+    rows = conn.execute(select(c.student, c.result_key, c.nbgrader_id).where(c.assignment == assignment))
+    return {student: key for student, key, nb_id in rows if not nb_id or nb_id in held}
 
 
 class Gradebook:
@@ -703,12 +707,10 @@ class Gradebook:
     def notebooks(self, assignment: str | None = None) -> list[NotebookRow]:
         return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
 
-    def result_key(self, student: str, assignment: str) -> str | None:
-        """The key under which a student's recorded result was graded (None if not graded, or if nbgrader
-        no longer holds the submission: it is graded again)."""
-        row = self._nb.db.execute(select(SUBMISSIONS.c.result_key).where(
-            SUBMISSIONS.c.student == student, SUBMISSIONS.c.assignment == assignment)).first()
-        return row[0] if row and (student, assignment) not in self._gone() else None
+    def result_keys(self, assignment: str) -> dict[str, str]:
+        """student -> the key under which the student's recorded result of `assignment` was graded (no
+        entry when not graded, or when nbgrader no longer holds the submission: it is graded again)."""
+        return _result_keys(self._nb.db, assignment)
 
     def nbgrader_score(self, assignment: str, student: str) -> float:
         """The total as nbgrader itself computes it (used to check both records agree)."""

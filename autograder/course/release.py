@@ -204,18 +204,23 @@ def release(*, config: GraderConfig, check: bool = False) -> ReleaseResult:
 _CACHE_KEEP = 8      # fresh releases kept in the cache (the newest by use)
 
 
-def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) -> str:
-    """sha256 over everything generate_assignment's output depends on: the staged source folder
-    (rendered notebooks with point overrides, other files), selfcheck.py, the course and
-    assignment ids and the versions of nbgrader, nbformat and this package."""
+def _identity(config: GraderConfig) -> bytes:
+    """The versions of this package, nbgrader and nbformat, and the course and assignment ids: part of
+    every digest of what a release depends on."""
     from importlib.metadata import version
 
     from autograder import __version__
 
+    return json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
+                       config.assignment]).encode()
+
+
+def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) -> str:
+    """sha256 over everything generate_assignment's output depends on: the staged source folder
+    (rendered notebooks with point overrides, other files), selfcheck.py, the course and
+    assignment ids and the versions of nbgrader, nbformat and this package."""
     src = config.course_root / "source" / config.assignment
-    digest = hashlib.sha256()
-    digest.update(json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
-                              config.assignment]).encode())
+    digest = hashlib.sha256(_identity(config))
     staged = {p.name: nbformat.writes(apply_points(nb, config.points)).encode() for p, nb in rendered.items()}
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
@@ -287,13 +292,8 @@ def _file_state(config: GraderConfig) -> str:
     """sha256 over what a release check depends on, read with `stat` only: (path, size, mtime) of every
     file of source/<assignment>, release/<assignment>, grader_config.py and this package's course/
     folder (templates, selfcheck.py), the config's values, the student requirements and the versions."""
-    from importlib.metadata import version
-
-    from autograder import __version__
-
-    digest = hashlib.sha256(json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
-                                        config.assignment, config.grade_digest, config.presentation_digest,
-                                        student_requirements(config.assignment)]).encode())
+    digest = hashlib.sha256(_identity(config) + json.dumps([config.grade_digest, config.presentation_digest,
+                                                            student_requirements(config.assignment)]).encode())
     folders = (config.course_root / "source" / config.assignment, config.course_root / "release" / config.assignment,
                Path(__file__).parent)
     files = [config.course_root / "grader_config.py"]

@@ -7,6 +7,7 @@ its sizes and the source file's sha256, and that description is stored with each
 from __future__ import annotations
 
 import csv
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,16 +99,19 @@ def _weather(source: str, cache: Path, mirror: str) -> Split:
 
 _LOADERS = {"sentiment": _sentiment, "text": _text, "weather": _weather}
 _CACHE: dict[tuple[str, str, str, str], Split] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def grading_data(dataset: str, *, source: str, cache: str, mirror_url: str = "") -> Split:
-    """The split used for grading (memoised per process: loading is done once per batch)."""
+    """The split used for grading (memoised per process and thread-safe: loading is done once per batch,
+    whichever worker thread asks first)."""
     if dataset not in _LOADERS:
         raise sources.DataError(f"unknown dataset '{dataset}'; known: {', '.join(DATASETS)}")
     key = (dataset, source, cache, mirror_url)
-    if key not in _CACHE:
-        _CACHE[key] = _LOADERS[dataset](source, cache_dir(cache), mirror_url)
-    return _CACHE[key]
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _LOADERS[dataset](source, cache_dir(cache), mirror_url)
+        return _CACHE[key]
 
 
 def write_training_files(split: Split, folder: Path) -> Path:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,35 +66,22 @@ from autograder.results import (
 
 
 class LazySplits(Mapping[str, Split]):
-    """notebook name -> its grading data (`Split`), each dataset loaded on first use, once, thread-safe.
-
-    An unchanged re-grade never touches the data, so it never pays for loading it. `load_all()` loads
-    everything up front: a batch with work to do calls it first, so a missing dataset stops the batch
-    with one clear error before any kernel starts, rather than failing every submission."""
+    """notebook name -> its grading data (`Split`), each dataset loaded on first use (`grading_data`
+    loads it once per process). An unchanged re-grade never touches the data, so it never pays for it."""
 
     def __init__(self, datasets: Mapping[str, str], config: GraderConfig):
         self._datasets = dict(datasets)          # notebook name -> dataset name
         self._data = config.data
-        self._loaded: dict[str, Split] = {}
-        self._lock = threading.Lock()
 
     def __getitem__(self, notebook: str) -> Split:
-        dataset = self._datasets[notebook]
-        with self._lock:
-            if notebook not in self._loaded:
-                self._loaded[notebook] = grading_data(dataset, source=self._data.source,
-                                                      cache=self._data.cache_dir, mirror_url=self._data.mirror_url)
-            return self._loaded[notebook]
+        return grading_data(self._datasets[notebook], source=self._data.source, cache=self._data.cache_dir,
+                            mirror_url=self._data.mirror_url)
 
     def __iter__(self):
         return iter(self._datasets)
 
     def __len__(self) -> int:
         return len(self._datasets)
-
-    def load_all(self) -> None:
-        for notebook in self._datasets:
-            self[notebook]
 
 
 @dataclass(frozen=True)
@@ -108,9 +94,15 @@ class GradingContext:
     releases: Mapping[str, NotebookNode]
     solutions: Mapping[str, TopicSolutions]
     data: Mapping[str, Split]          # notebook name -> its grading data (topics that train models);
-                                       # a LazySplits from load_context
+                                       # a LazySplits from load_context: loaded on first use
     release_dir: Path
     source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
+
+    def load_data(self) -> None:
+        """Load every grading dataset now: a batch with work calls this before its first kernel, so a
+        missing dataset stops it with one clear error instead of failing every submission."""
+        for _split in self.data.values():
+            pass
 
     def result_key(self, submission: Submission) -> str:
         """Same key -> same grade: the submission and its time, the source, the grade digest of the config

@@ -24,7 +24,6 @@ from autograder.config import GraderConfig
 from autograder.gradebook import Gradebook, recorded_result_keys
 from autograder.grading.pipeline import (
     GradingContext,
-    LazySplits,
     grade_submission,
     internal_error_result,
     load_context,
@@ -114,21 +113,23 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
         if students:
             submissions = [s for s in submissions if s.student in students]
             unmatched = tuple(u for u in unmatched if not u.student or u.student in students)
-        if not force:
-            # Fast path: the recorded keys are read without starting nbgrader; when every submission is
-            # unchanged there is nothing to open, load or start.
-            recorded = recorded_result_keys(config, ctx.spec.name)
-            if submissions and all(recorded.get(s.student) == ctx.result_key(s) for s in submissions):
-                return BatchReport(results=(), unmatched=unmatched,
-                                   unchanged=tuple(s.student for s in submissions), unwrapped=found.unwrapped)
+        keys = {s.student: ctx.result_key(s) for s in submissions}
+
+        def current(recorded: dict[str, str]) -> list:
+            return [s for s in submissions if recorded.get(s.student) == keys[s.student]]
+
+        # Fast path: the recorded keys read without starting nbgrader; when every submission is unchanged
+        # there is nothing to open, load or start.
+        if not force and submissions and len(current(recorded_result_keys(config, ctx.spec.name))) == len(submissions):
+            return BatchReport(results=(), unmatched=unmatched, unchanged=tuple(keys), unwrapped=found.unwrapped)
         gb = stack.enter_context(Gradebook(config))
         gb.sync_assignment(ctx.spec)
         if not force:
-            current = [s for s in submissions if gb.result_key(s.student, ctx.spec.name) == ctx.result_key(s)]
-            unchanged = [s.student for s in current]
-            submissions = [s for s in submissions if s not in current]
-        if submissions and isinstance(ctx.data, LazySplits):
-            ctx.data.load_all()     # a missing dataset stops the batch here, before any kernel starts
+            kept = current(gb.result_keys(ctx.spec.name))
+            unchanged = [s.student for s in kept]
+            submissions = [s for s in submissions if s not in kept]
+        if submissions:
+            ctx.load_data()     # a missing dataset stops the batch here, before any kernel starts
         plan = SandboxPlan.for_batch(config, extra_hidden=(Path(path), Path(scratch)))
         workers = max(1, workers)
         plan = dataclasses.replace(plan, threads=max(1, default_workers() // workers),

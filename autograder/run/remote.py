@@ -56,7 +56,7 @@ def run_task(task: RemoteTask) -> SubmissionResult:
     SCRATCH_PARENT.mkdir(exist_ok=True)
     if key not in _CONTEXTS:          # loaded once per worker process and config
         ctx = load_context(config)
-        ctx.data.load_all()           # a missing dataset fails the task loudly, not each notebook
+        ctx.load_data()               # a missing dataset fails the task loudly, not each notebook
         # every task's submission lives under SCRATCH_PARENT, which no sandbox can see
         _CONTEXTS[key] = (ctx, SandboxPlan.for_batch(ctx.config, extra_hidden=(SCRATCH_PARENT,)))
     ctx, plan = _CONTEXTS[key]
