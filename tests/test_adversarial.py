@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from autograder.config import SandboxPolicy, Timeouts, load_config
+from autograder.data.download import cache_dir
 from autograder.grading.pipeline import load_context
 from autograder.grading.sandbox import probe_isolation
 from autograder.qa.samples import TOPIC1, fill, reference_answers
@@ -62,6 +63,13 @@ CASES = {
     "writes_outside": ("import os\nfor target in TARGETS:\n    try:\n        with open(target, 'a') as f:\n"
                        "            f.write('tampered')\n        print('WROTE', target)\n    except OSError as exc:\n"
                        "        print('refused', target, type(exc).__name__)", set(), ""),
+    # the grader's own cache: a forged training result or "release is current" marker would be trusted
+    "poisons_grader_cache": ("import os\nfor sub, name in (('trainings', FORGED + '.json'), ('release-checks', FORGED)):\n"
+                             "    path = os.path.join(CACHE, sub, name)\n    try:\n"
+                             "        os.makedirs(os.path.dirname(path), exist_ok=True)\n        with open(path, 'w') as f:\n"
+                             "            f.write('{\"loaded\": {}, \"grader\": {\"value\": 1.0}}')\n"
+                             "        print('WROTE', path)\n    except OSError as exc:\n"
+                             "        print('refused', path, type(exc).__name__)", set(), ""),
     # allow-list sandbox: each must find nothing (the test below reads what it printed)
     "reads_sibling_course": ("import glob, os\ngot = []\nfor p in [SIBLING + '/grader_config.py'] + glob.glob(SIBLING + '/**', recursive=True):\n"
                              "    try:\n        got.append((p, open(p).read()[:40]))\n    except Exception:\n        pass\n"
@@ -144,7 +152,8 @@ def attacked(tmp_path_factory, course_root: Path, request):
             prelude = (f"URL = {url!r}\nPATTERNS = {secrets!r}\nTARGETS = {targets!r}\nSIBLING = {str(sibling)!r}\n"
                        f"HOST_TMP_FILE = {str(host_tmp_file)!r}\nSECRET_NAME = {SECRET_NAME!r}\n"
                        f"DATA_FILES = {[str(p) for p in data_files]!r}\n"
-                       f"DATA_SIZES = {[(str(p), p.stat().st_size) for p in data_files]!r}\n")
+                       f"DATA_SIZES = {[(str(p), p.stat().st_size) for p in data_files]!r}\n"
+                       f"CACHE = {str(cache_dir(config.data.cache_dir))!r}\nFORGED = {FORGED!r}\n")
             nb.cells.append(nbformat.v4.new_code_cell(prelude + attack))
         folder = submitted / name / config.assignment
         folder.mkdir(parents=True)
@@ -161,6 +170,7 @@ def attacked(tmp_path_factory, course_root: Path, request):
 
 
 SECRET_NAME = "AUTOGRADER_ADVERSARIAL_SECRET"
+FORGED = "forged-by-a-student"
 
 
 def grading_data_files(per_package: int = 5) -> list[Path]:
@@ -228,6 +238,17 @@ def _printed(root: Path, student: str, config) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
+def test_the_grader_cache_cannot_be_poisoned(attacked) -> None:
+    """The stored trainings and the remembered release checks live in the grader's data cache, which the
+    kernel never sees: what it writes there lands in its own private /tmp and vanishes."""
+    results, _, root, *_, config, _ = attacked
+    cache = cache_dir(config.data.cache_dir)
+    assert not list(cache.rglob(f"{FORGED}*")), list(cache.rglob(f"{FORGED}*"))
+    assert results["poisons_grader_cache"].score == results["honest"].score == 20
+    printed = _printed(root, "poisons_grader_cache", config)
+    assert printed.count("WROTE") + printed.count("refused") == 2, printed      # the attack did run
+
+
 def test_sibling_course_host_tmp_and_root_are_not_visible(attacked) -> None:
     results, _, root, *_, config, _ = attacked
     assert "SIBLING [] False" in _printed(root, "reads_sibling_course", config)
@@ -272,8 +293,10 @@ def test_the_attacks_succeed_without_the_sandbox(tmp_path: Path, course_root: Pa
         (sibling / "grader_config.py").write_text("course_id = 'other'\n")
         data_files = grading_data_files(per_package=1)
         prelude = (f"URL = ''\nSIBLING = {str(sibling)!r}\nHOST_TMP_FILE = {str(sibling / 'grader_config.py')!r}\n"
-                   f"SECRET_NAME = {SECRET_NAME!r}\nDATA_FILES = {[str(p) for p in data_files]!r}\nDATA_SIZES = []\n")
-        cases = ("reads_sibling_course", "reads_host_tmp", "runs_as_root", "imports_grader_packages", "finds_grading_data")
+                   f"SECRET_NAME = {SECRET_NAME!r}\nDATA_FILES = {[str(p) for p in data_files]!r}\nDATA_SIZES = []\n"
+                   f"CACHE = {str(tmp_path / 'grader-cache')!r}\nFORGED = {FORGED!r}\n")
+        cases = ("reads_sibling_course", "reads_host_tmp", "runs_as_root", "imports_grader_packages", "finds_grading_data",
+                 "poisons_grader_cache")
         nb = fill(ctx.releases[TOPIC1], reference_answers(ctx.sources[TOPIC1]))
         for case in cases:
             source = CASES[case][0].replace("os.walk('/')", "os.walk('/nonexistent')")   # the host is too big to walk
@@ -292,6 +315,7 @@ def test_the_attacks_succeed_without_the_sandbox(tmp_path: Path, course_root: Pa
     assert f"UID {os.getuid()}" in text
     assert "IMPORTED ['autograder'" in text
     assert not data_files or "DATA opened []" not in text
+    assert sorted(p.name for p in (tmp_path / "grader-cache").rglob(f"{FORGED}*")) == [FORGED, f"{FORGED}.json"]
 
 
 def test_output_flood_is_truncated(attacked) -> None:
