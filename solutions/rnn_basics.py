@@ -45,6 +45,51 @@ def rnn_forward(
     return h_all, h
 
 
+def rnn_cell_backward(
+    dh_next: np.ndarray,
+    x_t: np.ndarray,
+    h_prev: np.ndarray,
+    h_next: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of one tanh RNN step h_next = tanh(x_t @ Wx + h_prev @ Wh + b).
+
+    dh_next (batch, n_h) is the gradient of the loss with respect to h_next; x_t (batch, n_x),
+    h_prev and h_next (batch, n_h), Wx (n_x, n_h), Wh (n_h, n_h) are the step's inputs and output
+    -> dx_t (batch, n_x), dh_prev (batch, n_h), dWx (n_x, n_h), dWh (n_h, n_h), db (n_h,).
+    """
+    da = dh_next * (1.0 - h_next ** 2)     # through tanh: tanh'(a) = 1 - tanh(a)**2
+    return da @ Wx.T, da @ Wh.T, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def rnn_backward(
+    dh_all: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray,
+    h_all: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for ``rnn_forward``.
+
+    dh_all (batch, T, n_h) is the gradient of the loss with respect to every state h_all[:, t]
+    as the outputs see it; x (batch, T, n_x), h0 (batch, n_h), h_all (batch, T, n_h) from the
+    forward pass, Wx, Wh as in ``rnn_cell_forward``
+    -> dx (batch, T, n_x), dh0 (batch, n_h), dWx (n_x, n_h), dWh (n_h, n_h), db (n_h,).
+    """
+    T = x.shape[1]
+    dx = np.zeros(x.shape)
+    dWx, dWh, db = np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(Wh.shape[0])
+    dh_carry = np.zeros(h0.shape)          # gradient reaching h_all[:, t] from step t + 1
+    for t in range(T - 1, -1, -1):
+        h_prev = h_all[:, t - 1] if t > 0 else h0
+        dx[:, t], dh_carry, dWx_t, dWh_t, db_t = rnn_cell_backward(
+            dh_all[:, t] + dh_carry, x[:, t], h_prev, h_all[:, t], Wx, Wh)
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dh_carry, dWx, dWh, db
+
+
 def lstm_cell_forward(
     x_t: np.ndarray,
     h_prev: np.ndarray,
@@ -98,6 +143,21 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def gru_cell_forward(
+    x_t: np.ndarray, h_prev: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """One GRU step as Keras 3 computes it (``reset_after=True``), gate order [z, r, h].
+
+    x_t (batch, n_x), h_prev (batch, n_h), W (n_x, 3 n_h), U (n_h, 3 n_h),
+    b (2, 3 n_h): b[0] is added to x_t @ W, b[1] to h_prev @ U
+    -> h_next (batch, n_h) = z * h_prev + (1 - z) * tanh(x_h + r * u_h).
+    """
+    x_z, x_r, x_h = np.split(x_t @ W + b[0], 3, axis=1)
+    u_z, u_r, u_h = np.split(h_prev @ U + b[1], 3, axis=1)
+    z, r = _sigmoid(x_z + u_z), _sigmoid(x_r + u_r)
+    return z * h_prev + (1.0 - z) * np.tanh(x_h + r * u_h)
+
+
 def _size(rng: np.random.Generator, low: int, high: int) -> int:
     """Random integer in [low, high]."""
     return int(rng.integers(low, high, endpoint=True))
@@ -138,6 +198,34 @@ def generate_rnn_forward(rng: np.random.Generator) -> Kwargs:
     }
 
 
+def generate_rnn_cell_backward(rng: np.random.Generator) -> Kwargs:
+    """Kwargs for ``rnn_cell_backward``: one step's inputs, its output h_next and an upstream gradient."""
+    step = generate_rnn_cell_forward(rng)
+    b = step.pop("b")
+    h_next = rnn_cell_forward(**step, b=b)
+    return {"dh_next": rng.normal(size=h_next.shape), **step, "h_next": h_next}
+
+
+def generate_rnn_backward(rng: np.random.Generator) -> Kwargs:
+    """Kwargs for ``rnn_backward``: a forward run's inputs and states and an upstream gradient per state."""
+    run = generate_rnn_forward(rng)
+    b = run.pop("b")
+    h_all, _ = rnn_forward(**run, b=b)
+    return {"dh_all": rng.normal(size=h_all.shape), **run, "h_all": h_all}
+
+
+def generate_gru_cell_forward(rng: np.random.Generator) -> Kwargs:
+    """Kwargs for ``gru_cell_forward`` with batch 1-6, n_x 1-8, n_h 2-8 and both Keras biases."""
+    batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 2, 8)
+    return {
+        "x_t": rng.normal(size=(batch, n_x)),
+        "h_prev": rng.uniform(-1.0, 1.0, size=(batch, n_h)),
+        "W": _weight(rng, n_x, 3 * n_h),
+        "U": _weight(rng, n_h, 3 * n_h),
+        "b": 0.5 * rng.normal(size=(2, 3 * n_h)),
+    }
+
+
 def generate_lstm_cell_forward(rng: np.random.Generator) -> Kwargs:
     """Kwargs for ``lstm_cell_forward`` with batch 1-6, n_x 1-8, n_h 2-8 (one unit would hide a transposed matrix)."""
     batch, n_x, n_h = _size(rng, 1, 6), _size(rng, 1, 8), _size(rng, 2, 8)
@@ -170,15 +258,21 @@ def generate_lstm_cell_gradient_norms(rng: np.random.Generator) -> Kwargs:
 REFERENCES: dict[str, Callable] = {
     "rnn_cell_forward": rnn_cell_forward,
     "rnn_forward": rnn_forward,
+    "rnn_cell_backward": rnn_cell_backward,
+    "rnn_backward": rnn_backward,
     "rnn_gradient_norms": rnn_gradient_norms,
     "lstm_cell_forward": lstm_cell_forward,
     "lstm_cell_gradient_norms": lstm_cell_gradient_norms,
+    "gru_cell_forward": gru_cell_forward,
 }
 
 INPUT_GENERATORS: dict[str, InputGenerator] = {
     "rnn_cell_forward": generate_rnn_cell_forward,
     "rnn_forward": generate_rnn_forward,
+    "rnn_cell_backward": generate_rnn_cell_backward,
+    "rnn_backward": generate_rnn_backward,
     "rnn_gradient_norms": generate_rnn_gradient_norms,
     "lstm_cell_forward": generate_lstm_cell_forward,
     "lstm_cell_gradient_norms": generate_lstm_cell_gradient_norms,
+    "gru_cell_forward": generate_gru_cell_forward,
 }

@@ -27,11 +27,11 @@ from autograder.grading.pipeline import load_context
 from autograder.grading.sandbox import probe_isolation
 from autograder.qa.samples import TOPIC1, fill, reference_answers
 from autograder.run.batch import grade_path
+from rnn_basics_points import AUTOGRADED_MAX, FUNCTIONS
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not probe_isolation().available, reason="namespaces are unavailable here")]
 
-FUNCTIONS = ("rnn_cell_forward", "rnn_forward", "rnn_gradient_norms", "lstm_cell_forward", "lstm_cell_gradient_norms")
 REFERENCE_TESTS = {f"{f}_reference" for f in FUNCTIONS}
 
 
@@ -205,7 +205,7 @@ def test_case_verdict(attacked, case: str) -> None:
 def test_batch_completes_and_the_honest_student_is_exact(attacked) -> None:
     results, report, root, *_ , config, ctx = attacked
     assert set(results) == {"honest", *CASES}
-    assert results["honest"].score == 20 and report.ok
+    assert results["honest"].score == AUTOGRADED_MAX and report.ok
     with sqlite3.connect(root / "gradebook.db") as conn:
         rows = conn.execute("select count(*), count(distinct student || notebook || test) from autograder_results").fetchone()
     assert rows[0] == rows[1] == (len(CASES) + 1) * sum(len(nb.tests) for nb in ctx.spec.notebooks)
@@ -244,7 +244,7 @@ def test_the_grader_cache_cannot_be_poisoned(attacked) -> None:
     results, _, root, *_, config, _ = attacked
     cache = cache_dir(config.data.cache_dir)
     assert not list(cache.rglob(f"{FORGED}*")), list(cache.rglob(f"{FORGED}*"))
-    assert results["poisons_grader_cache"].score == results["honest"].score == 20
+    assert results["poisons_grader_cache"].score == results["honest"].score == AUTOGRADED_MAX
     printed = _printed(root, "poisons_grader_cache", config)
     assert printed.count("WROTE") + printed.count("refused") == 2, printed      # the attack did run
 
@@ -257,7 +257,7 @@ def test_sibling_course_host_tmp_and_root_are_not_visible(attacked) -> None:
     listed = eval(host_tmp.split("TMPLIST ")[1].splitlines()[0])     # the kernel's own /tmp: its socket folder
     assert all(name.startswith("ag-kernel-") for name in listed), listed
     assert "ROOT False False []" in _printed(root, "reads_root", config)
-    assert all(results[c].score == 20 for c in ("reads_sibling_course", "reads_host_tmp", "reads_root"))
+    assert all(results[c].score == AUTOGRADED_MAX for c in ("reads_sibling_course", "reads_host_tmp", "reads_root"))
 
 
 def test_grader_environment_is_not_readable(attacked) -> None:
@@ -308,7 +308,7 @@ def test_the_attacks_succeed_without_the_sandbox(tmp_path: Path, course_root: Pa
                             progress=False, context=ctx)
     finally:
         shutil.rmtree(sibling, ignore_errors=True)
-    assert report.results[0].score == 20
+    assert report.results[0].score == AUTOGRADED_MAX
     out = nbformat.read(str(tmp_path / "autograded" / "unsandboxed" / config.assignment / f"{TOPIC1}.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "course_id = 'other'" in text and "HOSTTMP read" in text
@@ -349,7 +349,7 @@ def test_parallel_workspaces_cannot_see_each_other(tmp_path: Path, course_root: 
         nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
     report = grade_path(config=config, path=tmp_path / "submitted", executed_root=tmp_path / "autograded",
                         progress=False, context=ctx, workers=2)
-    assert [r.score for r in report.results] == [20, 20]
+    assert [r.score for r in report.results] == [AUTOGRADED_MAX] * 2
     text = _output_text(tmp_path, "spy", config)
     assert "SIBLINGS [] DIARY []" in text, text[-500:]
 
@@ -365,7 +365,7 @@ def test_wrong_kernelspec_and_renamed_notebook(tmp_path: Path, course_root: Path
         nbformat.write(nb, str(folder / filename))
     report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx)
     results = {r.student: r.notebooks[0] for r in report.results}
-    assert results["julia_kernelspec"].score == 20                  # the grader always runs the course's kernel
+    assert results["julia_kernelspec"].score == AUTOGRADED_MAX                  # the grader always runs the course's kernel
     # intake never guesses: a file named after no notebook is not graded, and says so
     assert "renamed" not in results
     assert [(u.student, Path(u.path).name) for u in report.unmatched_files] == [("renamed", "my_homework.ipynb")]
@@ -396,4 +396,4 @@ def test_gradebook_inside_a_hidden_folder(scratch_course: Path) -> None:
     folder.mkdir(parents=True)
     nbformat.write(nb, str(folder / f"{TOPIC1}.ipynb"))
     report = grade_path(config=config, path=folder.parents[1], progress=False, context=ctx)
-    assert [(r.score, r.graded_ok) for r in report.results] == [(20, True)], report.results[0].notebooks[0].problem
+    assert [(r.score, r.graded_ok) for r in report.results] == [(AUTOGRADED_MAX, True)], report.results[0].notebooks[0].problem

@@ -23,6 +23,7 @@ from autograder.grading.verdicts.kernel import CheckKind, Confirmation, GraderCh
 from autograder.qa.samples import TOPIC1, fill, reference_answers
 from autograder.results import TestResult
 from autograder.run.batch import grade_path
+from rnn_basics_points import AUTOGRADED_MAX
 
 WRONG = '''\
 def rnn_cell_forward(x_t, h_prev, Wx, Wh, b):
@@ -115,14 +116,14 @@ def graded(tmp_path_factory, course_root: Path):
 @pytest.mark.slow
 def test_honest_control_keeps_full_marks(graded) -> None:
     honest = graded["honest"]
-    assert honest.score == honest.autograded_max == 20, [(t.test, t.reason) for t in honest.tests if t.points < t.max_points]
+    assert honest.score == honest.autograded_max == AUTOGRADED_MAX, [(t.test, t.reason) for t in honest.tests if t.points < t.max_points]
 
 
 @pytest.mark.slow
 def test_plain_wrong_answer_loses_its_exercise(graded) -> None:
     wrong = {t.test: t for t in graded["plain_wrong"].tests}
     assert all(wrong[t].points == 0 for t in CELL_TESTS)
-    assert graded["plain_wrong"].score < 20
+    assert graded["plain_wrong"].score < AUTOGRADED_MAX
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import recorded_submissions
+from rnn_basics_points import AUTOGRADED_MAX, MANUAL_MAX, MAX
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 
@@ -112,11 +113,11 @@ def test_demo_prints_the_table_and_paths(scratch_course: Path, tmp_path: Path) -
     result = run("demo", "--no-progress", "--workdir", str(tmp_path / "demo"), cwd=scratch_course,
                  timeout=DEMO_TIMEOUT_S)
     assert result.returncode == 0, result.stdout + result.stderr
-    for expected in ("alice_correct", "20 / 22", "erin_corrupted", "not valid JSON", "grades.csv", "Feedback",
+    for expected in ("alice_correct", f"{AUTOGRADED_MAX:g} / {MAX:g}", "erin_corrupted", "not valid JSON", "grades.csv", "Feedback",
                      "Trained models, measured by the grader on held-out data", "data: sentiment source=embedded"):
         assert expected in result.stdout
     total = next(line for line in result.stdout.splitlines() if line.startswith("grace_all_topics") and "TOTAL" in line)
-    written = 2     # topic 1's written answer waits for a TA: every autograded point, and nothing more
+    written = MANUAL_MAX     # topic 1's written answer waits for a TA: every autograded point, and nothing more
     assert float(total.split()[2]) == float(total.split()[4]) - written, total
     assert (tmp_path / "demo" / "grades.csv").is_file()
     assert not (scratch_course / "gradebook.db").exists()      # the demo never touches the course gradebook

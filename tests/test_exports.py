@@ -21,6 +21,7 @@ from autograder.reports.export import (
 )
 from autograder.results import NotebookResult, SubmissionResult
 from autograder.results import TestResult as Verdict
+from rnn_basics_points import AUTOGRADED_MAX
 
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 
@@ -73,10 +74,10 @@ def test_nbgrader_csv_is_what_nbgrader_export_writes(graded, tmp_path: Path) -> 
     assert tuple(rows["s_carol"]) == NBGRADER_COLUMNS
     carol = rows["s_carol"]
     assert (carol["raw_score"], carol["late_submission_penalty"], carol["score"], carol["max_score"]) == \
-        ("20.0", "4.0", "16.0", f"{assignment_max(graded):.1f}")
+        (f"{AUTOGRADED_MAX:.1f}", "4.0", f"{AUTOGRADED_MAX - 4:.1f}", f"{assignment_max(graded):.1f}")
     assert (carol["timestamp"], carol["duedate"]) == ("2026-12-13 10:00:00", "2026-12-11 23:59:00")
     assert (rows["s_bob"]["raw_score"], rows["s_bob"]["late_submission_penalty"], rows["s_bob"]["score"]) == \
-        ("10.0", "0.0", "10.0")
+        (f"{AUTOGRADED_MAX / 2:.1f}", "0.0", f"{AUTOGRADED_MAX / 2:.1f}")
     assert not (tmp_path / "ours.csv.tmp").exists()
 
 
@@ -87,9 +88,9 @@ def test_canvas_csv_has_final_scores_in_roster_order(graded, tmp_path: Path) -> 
     assert result.rows == 4 and result.unmatched == ("s_unrostered",)
     assert list(csv.reader(out.open())) == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Week 3: RNNs (987)"],
-        ["Correct, Alice", "1001", "A100", "alice@uni", "L1", "20"],
-        ["Wrong, Bob", "1002", "B200", "bob@uni", "L1", "10"],
-        ["Hard, Carol", "1003", "C300", "carol@uni", "L2", "16"],
+        ["Correct, Alice", "1001", "A100", "alice@uni", "L1", f"{AUTOGRADED_MAX:g}"],
+        ["Wrong, Bob", "1002", "B200", "bob@uni", "L1", f"{AUTOGRADED_MAX / 2:g}"],
+        ["Hard, Carol", "1003", "C300", "carol@uni", "L2", f"{AUTOGRADED_MAX - 4:g}"],
         ["Absent, Erin", "1005", "E500", "erin@uni", "L2", ""],
     ]
     with pytest.raises(Exception, match="must be a number"):
@@ -101,4 +102,4 @@ def test_long_csv_keeps_raw_points(graded, tmp_path: Path) -> None:
     count = export_csv(config=graded, output=out)
     rows = list(csv.DictReader(out.open()))
     assert count == len(rows) and {r["student"] for r in rows} == {"s_alice", "s_bob", "s_carol", "s_unrostered"}
-    assert sum(float(r["points"]) for r in rows if r["student"] == "s_carol") == 20.0
+    assert sum(float(r["points"]) for r in rows if r["student"] == "s_carol") == AUTOGRADED_MAX

@@ -13,6 +13,7 @@ from lms_factories import notebook_bytes
 from autograder.intake.canvas import match_notebook, name_matches
 from autograder.intake.discover import IntakeIssue, discover
 from autograder.results import NoteKind
+from rnn_basics_points import AUTOGRADED_MAX
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 NB = ("01_rnn_basics", "02_word_embeddings")
@@ -106,7 +107,7 @@ def test_grade_lists_unmatched_files_and_exits_1(scratch_course: Path, tmp_path:
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert "took Copy of 01_rnn_basics.ipynb as 01_rnn_basics.ipynb" in graded.stdout
     assert "the submissions are in Week 3/submitted/" in graded.stdout
-    assert _recorded(scratch_course) == {"alice": 20.0, "henry": 20.0}       # no student called "submitted"
+    assert _recorded(scratch_course) == {"alice": AUTOGRADED_MAX, "henry": AUTOGRADED_MAX}       # no student called "submitted"
 
     attack = _zip(tmp_path / "attack.zip", {f"{wrapper}/henry/week3_rnn/Copy of 01_rnn_basics.ipynb": good,
                                             f"{wrapper}/bob/week3_rnn/01_rnn_basics_v2.ipynb": good,
@@ -119,7 +120,7 @@ def test_grade_lists_unmatched_files_and_exits_1(scratch_course: Path, tmp_path:
             "assignment") in out
     assert "unmatched henry: Week 3/submitted/henry/week3_rnn/scratch.ipynb" in out
     recorded = _recorded(scratch_course)
-    assert "bob" not in recorded and recorded["henry"] == 20.0       # bob is listed, not recorded as 0 / 114
+    assert "bob" not in recorded and recorded["henry"] == AUTOGRADED_MAX       # bob is listed, not recorded as 0 / 114
 
 
 def test_discover_types_every_unmatched_entry(tmp_path: Path) -> None:

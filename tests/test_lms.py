@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from lms_factories import canvas_zip, roster_csv
 
+from autograder.config import load_config
 from autograder.errors import SubmissionError
+from autograder.grading.late import penalty
 from autograder.intake.canvas import load_roster, match_notebook, parse_canvas_name
 from autograder.intake.discover import discover
+from rnn_basics_points import AUTOGRADED_MAX
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 NB = ("01_rnn_basics",)
@@ -105,15 +108,18 @@ def test_grade_a_canvas_download_through_the_cli(scratch_course: Path, tmp_path:
     assert graded.returncode == 1, out + graded.stderr          # one file skipped: its user is not rostered
     assert "skipped Canvas user 9999 (strangerx) is not in the roster roster.csv: not graded" in out
     assert "intake s_bob: 01_rnn_basics: kept wrongbob_1002_5002_01_RNN_basics-1.ipynb" in out
-    assert "late s_carol: submitted 2026-12-13T10:00:00+00:00, 34.0 h after the due date; -4 points, 16 / " in out
+    late_s = 34 * 3600 + 60
+    carol_penalty = penalty(AUTOGRADED_MAX, late_s, load_config(scratch_course).late_penalty)   # 2 started days
+    assert ("late s_carol: submitted 2026-12-13T10:00:00+00:00, 34.0 h after the due date; "
+            f"-{carol_penalty:g} points, {AUTOGRADED_MAX - carol_penalty:g} / ") in out
 
     with sqlite3.connect(scratch_course / "gradebook.db") as db:
         rows = {r[0]: r[1:] for r in db.execute(
             "select student, score, penalty, late_s, submitted_at, intake_notes from autograder_submissions")}
     assert set(rows) == {"s_alice", "s_bob", "s_carol"}
-    assert rows["s_alice"][:3] == (20.0, 0.0, 0.0)
-    assert rows["s_bob"][:3] == (20.0, 0.0, 0.0)             # the resubmission (the first attempt scores 12)
-    assert rows["s_carol"][:4] == (20.0, 4.0, 34 * 3600 + 60, "2026-12-13T10:00:00+00:00")
+    assert rows["s_alice"][:3] == (AUTOGRADED_MAX, 0.0, 0.0)
+    assert rows["s_bob"][:3] == (AUTOGRADED_MAX, 0.0, 0.0)   # the resubmission (the first attempt loses two exercises)
+    assert rows["s_carol"][:4] == (AUTOGRADED_MAX, carol_penalty, late_s, "2026-12-13T10:00:00+00:00")
     assert "ignored wrongbob_1002_5002_01_rnn_basics.ipynb" in rows["s_bob"][4]
 
     out_csv = tmp_path / "canvas.csv"
@@ -130,9 +136,9 @@ def test_grade_a_canvas_download_through_the_cli(scratch_course: Path, tmp_path:
     table = list(csv.reader(out_csv.open()))
     assert table == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "week3_rnn (4242)"],
-        ["Correct, Alice", "1001", "A100", "alice@uni", "L1", "20"],
-        ["Wrong, Bob", "1002", "B200", "bob@uni", "L1", "20"],
-        ["Hard, Carol", "1003", "C300", "carol@uni", "L2", "16"],
+        ["Correct, Alice", "1001", "A100", "alice@uni", "L1", f"{AUTOGRADED_MAX:g}"],
+        ["Wrong, Bob", "1002", "B200", "bob@uni", "L1", f"{AUTOGRADED_MAX:g}"],
+        ["Hard, Carol", "1003", "C300", "carol@uni", "L2", format(round(AUTOGRADED_MAX - carol_penalty, 4), "g")],
         ["Absent, Erin", "1005", "E500", "erin@uni", "L2", ""],
     ]
 

@@ -17,12 +17,11 @@ from autograder.qa.samples import TOPIC1, fill, reference_answers
 from autograder.reports.export import CSV_COLUMNS, export_csv
 from autograder.reports.feedback import write_feedback
 from autograder.run.batch import grade_path
+from rnn_basics_points import AUTOGRADED_MAX, FUNCTIONS, MAX, exercise_points
 
 pytestmark = pytest.mark.slow
 
-VISIBLE = [f"test_{f}_visible" for f in ("rnn_cell_forward", "rnn_forward", "rnn_gradient_norms",
-                                          "lstm_cell_forward", "lstm_cell_gradient_norms")]
-FUNCTIONS = ("rnn_cell_forward", "rnn_forward", "rnn_gradient_norms", "lstm_cell_forward", "lstm_cell_gradient_norms")
+VISIBLE = [f"test_{f}_visible" for f in FUNCTIONS]
 
 
 def graded_tests_of(function: str) -> set[str]:
@@ -39,8 +38,10 @@ EXPECTED_LOST = {
     "erin_corrupted": {t for f in FUNCTIONS for t in graded_tests_of(f)},
     "frank_edits_tests": {t for f in FUNCTIONS[1:] for t in graded_tests_of(f)},
 }
-EXPECTED_SCORE = {"alice_correct": 20, "bob_partly_wrong": 12, "carol_hardcoded": 0,
-                  "dave_raises": 16, "erin_corrupted": 0, "frank_edits_tests": 4}
+EXPECTED_SCORE = {"alice_correct": AUTOGRADED_MAX,
+                  "bob_partly_wrong": AUTOGRADED_MAX - exercise_points("lstm_cell_forward", "rnn_gradient_norms"),
+                  "carol_hardcoded": 0, "dave_raises": AUTOGRADED_MAX - exercise_points("rnn_forward"),
+                  "erin_corrupted": 0, "frank_edits_tests": exercise_points("rnn_cell_forward")}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,8 @@ def test_feedback_and_csv_never_show_hidden_source(graded, tmp_path: Path) -> No
         assert not leaked, leaked[:3]
         assert "Traceback" not in text or "hidden" not in text.split("Traceback")[0][-200:]
     bob = html.unescape((tmp_path / "feedback" / "bob_partly_wrong" / config.assignment / f"{TOPIC1}.html").read_text())
-    assert "12 / 22" in bob and "forget gate" in bob        # 20 autograded points and a 2-point written answer
+    # the autograded points and a 2-point written answer that a TA has not graded yet
+    assert f"{EXPECTED_SCORE['bob_partly_wrong']:g} / {MAX:g}" in bob and "forget gate" in bob
 
 
 def test_visible_failures_keep_their_traceback_hidden_ones_do_not(graded) -> None:
@@ -155,7 +157,7 @@ def test_timeouts_come_from_the_config(tmp_path: Path, course_root: Path) -> Non
     nb = report.results[0].notebooks[0]
     # the loop sits in an answer cell: rnn_forward is never defined, everything else still scores
     assert {t.test for t in nb.tests if t.points == 0 and t.kind != "manual"} == graded_tests_of("rnn_forward")
-    assert nb.score == 16 and report.ok
+    assert nb.score == AUTOGRADED_MAX - exercise_points("rnn_forward") and report.ok
     assert any("rnn_forward" in note.text and note.kind.value == "timeout" for note in nb.notes)
 
 

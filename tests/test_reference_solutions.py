@@ -1,6 +1,7 @@
 """Tests for solutions/rnn_basics.py and the test cells of week3_rnn/01_rnn_basics.ipynb.
 
-- the references agree with Keras (SimpleRNN, LSTM) and with finite differences;
+- the references agree with Keras (SimpleRNN, LSTM, GRU) and with finite differences (the
+  gradient norms and the backward passes);
 - every input generator feeds its reference with inputs of varying sizes;
 - planted wrong solutions (mutants) are caught by the grader-side comparison and by the
   notebook's hidden and visible test cells.
@@ -105,6 +106,30 @@ def test_lstm_cell_forward_matches_keras_lstm(T: int) -> None:
         np.testing.assert_allclose(actual, keras_value, atol=1e-5)
 
 
+@pytest.mark.parametrize("T", [1, 6])
+def test_gru_cell_forward_matches_keras_gru(T: int) -> None:
+    """Keras 3's default GRU (reset_after=True, gate order [z, r, h], bias (2, 3 n_h)) is the reference's loop."""
+    keras = _keras()
+    rng = np.random.default_rng(20 + T)
+    cell = ref.generate_gru_cell_forward(rng)
+    batch, n_x = cell["x_t"].shape
+    n_h = cell["h_prev"].shape[1]
+    kwargs = _float32_exact({"x": rng.normal(size=(batch, T, n_x)), "h0": cell["h_prev"], "W": cell["W"],
+                             "U": cell["U"], "b": cell["b"]})
+    layer = keras.layers.GRU(n_h, return_sequences=True, return_state=True)
+    layer.build((None, T, n_x))
+    assert [w.shape for w in layer.get_weights()] == [(n_x, 3 * n_h), (n_h, 3 * n_h), (2, 3 * n_h)]
+    layer.set_weights([kwargs["W"], kwargs["U"], kwargs["b"]])
+    sequence, h_last = layer(kwargs["x"].astype(np.float32), initial_state=kwargs["h0"].astype(np.float32))
+
+    h, states = kwargs["h0"], []
+    for t in range(T):
+        h = ref.gru_cell_forward(kwargs["x"][:, t], h, kwargs["W"], kwargs["U"], kwargs["b"])
+        states.append(h)
+    np.testing.assert_allclose(np.stack(states, axis=1), np.asarray(sequence), atol=1e-5)
+    np.testing.assert_allclose(h, np.asarray(h_last), atol=1e-5)
+
+
 # --- gradient norms ---------------------------------------------------------------------------
 
 
@@ -129,6 +154,53 @@ def test_rnn_gradient_norms_match_finite_differences() -> None:
         for t in range(T)
     ]
     np.testing.assert_allclose(ref.rnn_gradient_norms(h, Wh), fd_norms, rtol=1e-5)
+
+
+def _central_differences(loss: Callable[[], float], array: Array, eps: float = 1e-6) -> Array:
+    """d loss() / d array by central differences; `array` is changed in place and restored."""
+    grad = np.zeros(array.shape)
+    for i in np.ndindex(array.shape):
+        old = array[i]
+        array[i] = old + eps
+        plus = loss()
+        array[i] = old - eps
+        minus = loss()
+        array[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rnn_cell_backward_matches_finite_differences(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    args = ref.generate_rnn_cell_forward(rng)
+    dh_next = rng.normal(size=ref.rnn_cell_forward(**args).shape)
+    h_next = ref.rnn_cell_forward(**args)
+    grads = ref.rnn_cell_backward(dh_next, args["x_t"], args["h_prev"], h_next, args["Wx"], args["Wh"])
+    for name, grad in zip(("x_t", "h_prev", "Wx", "Wh", "b"), grads):
+        numeric = _central_differences(lambda: float(np.sum(ref.rnn_cell_forward(**args) * dh_next)), args[name])
+        assert _relative_error(grad, numeric) < 1e-7, name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rnn_backward_matches_finite_differences(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    args = ref.generate_rnn_forward(rng)
+    h_all, _ = ref.rnn_forward(**args)
+    dh_all = rng.normal(size=h_all.shape)
+    grads = ref.rnn_backward(dh_all, args["x"], args["h0"], h_all, args["Wx"], args["Wh"])
+    for name, grad in zip(("x", "h0", "Wx", "Wh", "b"), grads):
+        numeric = _central_differences(lambda: float(np.sum(ref.rnn_forward(**args)[0] * dh_all)), args[name])
+        assert _relative_error(grad, numeric) < 1e-7, name
+
+
+def test_generated_backward_inputs_come_from_a_forward_pass() -> None:
+    """The grader's inputs for the backward passes are consistent: h_next / h_all are the forward states."""
+    for seed in range(5):
+        cell = ref.generate_rnn_cell_backward(np.random.default_rng(seed))
+        assert np.all(np.abs(cell["h_next"]) < 1) and cell["dh_next"].shape == cell["h_next"].shape
+        run = ref.generate_rnn_backward(np.random.default_rng(seed))
+        assert run["h_all"].shape == run["dh_all"].shape == run["x"].shape[:2] + run["h0"].shape[1:]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -332,6 +404,105 @@ def lstm_grad_spectral_norm(f: Array) -> Array:
     return np.array([np.max(np.prod(f[t + 1:], axis=0)) for t in range(len(f))])
 
 
+def cell_backward_derivative_of_h_prev(dh_next: Array, x_t: Array, h_prev: Array, h_next: Array, Wx: Array,
+                                       Wh: Array) -> tuple[Array, ...]:
+    """Bug: the tanh derivative is taken at h_prev instead of h_next."""
+    return ref.rnn_cell_backward(dh_next * (1 - h_prev ** 2) / (1 - h_next ** 2), x_t, h_prev, h_next, Wx, Wh)
+
+
+def cell_backward_untransposed_Wh(dh_next: Array, x_t: Array, h_prev: Array, h_next: Array, Wx: Array,
+                                  Wh: Array) -> tuple[Array, ...]:
+    """Bug: dh_prev = da @ Wh instead of da @ Wh.T."""
+    dx_t, _, dWx, dWh, db = ref.rnn_cell_backward(dh_next, x_t, h_prev, h_next, Wx, Wh)
+    return dx_t, (dh_next * (1 - h_next ** 2)) @ Wh, dWx, dWh, db
+
+
+def cell_backward_dWh_from_h_next(dh_next: Array, x_t: Array, h_prev: Array, h_next: Array, Wx: Array,
+                                  Wh: Array) -> tuple[Array, ...]:
+    """Bug: dWh = h_next.T @ da instead of h_prev.T @ da."""
+    dx_t, dh_prev, dWx, _, db = ref.rnn_cell_backward(dh_next, x_t, h_prev, h_next, Wx, Wh)
+    return dx_t, dh_prev, dWx, h_next.T @ (dh_next * (1 - h_next ** 2)), db
+
+
+def cell_backward_bias_mean(dh_next: Array, x_t: Array, h_prev: Array, h_next: Array, Wx: Array,
+                            Wh: Array) -> tuple[Array, ...]:
+    """Bug: the bias gradient is averaged over the batch instead of summed."""
+    *rest, db = ref.rnn_cell_backward(dh_next, x_t, h_prev, h_next, Wx, Wh)
+    return (*rest, db / len(x_t))
+
+
+def _bptt(dh_all: Array, x: Array, h0: Array, h_all: Array, Wx: Array, Wh: Array, *, carry: bool = True,
+          outputs_every_step: bool = True, state_shift: int = 1, accumulate: bool = True) -> tuple[Array, ...]:
+    """rnn_backward with one of its four steps optionally done wrong."""
+    T = x.shape[1]
+    dx, carried = np.zeros(x.shape), np.zeros(h0.shape)
+    sums = [np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(Wh.shape[0])]
+    for t in range(T - 1, -1, -1):
+        h_prev = h_all[:, t - state_shift] if t - state_shift >= 0 else h0
+        upstream = (dh_all[:, t] if outputs_every_step or t == T - 1 else 0) + (carried if carry else 0)
+        dx[:, t], carried, *step = ref.rnn_cell_backward(upstream, x[:, t], h_prev, h_all[:, t], Wx, Wh)
+        sums = [s + g for s, g in zip(sums, step)] if accumulate else step
+    return (dx, carried, *sums)
+
+
+def backward_gradient_not_carried(dh_all: Array, x: Array, h0: Array, h_all: Array, Wx: Array,
+                                  Wh: Array) -> tuple[Array, ...]:
+    """Bug: truncated, the gradient handed back by step t + 1 is dropped."""
+    return _bptt(dh_all, x, h0, h_all, Wx, Wh, carry=False)
+
+
+def backward_output_gradient_dropped(dh_all: Array, x: Array, h0: Array, h_all: Array, Wx: Array,
+                                     Wh: Array) -> tuple[Array, ...]:
+    """Bug: dh_all enters at the last step only."""
+    return _bptt(dh_all, x, h0, h_all, Wx, Wh, outputs_every_step=False)
+
+
+def backward_state_off_by_one(dh_all: Array, x: Array, h0: Array, h_all: Array, Wx: Array,
+                              Wh: Array) -> tuple[Array, ...]:
+    """Bug: the state before step t is taken as h_all[:, t]."""
+    return _bptt(dh_all, x, h0, h_all, Wx, Wh, state_shift=0)
+
+
+def backward_weights_overwritten(dh_all: Array, x: Array, h0: Array, h_all: Array, Wx: Array,
+                                 Wh: Array) -> tuple[Array, ...]:
+    """Bug: each step's weight gradients replace the running sums."""
+    return _bptt(dh_all, x, h0, h_all, Wx, Wh, accumulate=False)
+
+
+def _gru(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array, *, order: str = "zrh",
+         reset_after: bool = True, swap_update: bool = False, recurrent_bias: bool = True) -> Array:
+    """One GRU step with one of its conventions optionally changed."""
+    n_h = h_prev.shape[1]
+    xs = dict(zip(order, np.split(x_t @ W + b[0], 3, axis=1)))
+    us = dict(zip(order, np.split(h_prev @ U + (b[1] if recurrent_bias else 0), 3, axis=1)))
+    z, r = _sigmoid(xs["z"] + us["z"]), _sigmoid(xs["r"] + us["r"])
+    if reset_after:
+        candidate = np.tanh(xs["h"] + r * us["h"])
+    else:
+        candidate = np.tanh(xs["h"] + (r * h_prev) @ U[:, 2 * n_h:] + b[1, 2 * n_h:])
+    return (1 - z) * h_prev + z * candidate if swap_update else z * h_prev + (1 - z) * candidate
+
+
+def gru_gate_order_rz(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array) -> Array:
+    """Bug: blocks read in the order [r, z, h] instead of [z, r, h]."""
+    return _gru(x_t, h_prev, W, U, b, order="rzh")
+
+
+def gru_reset_before(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array) -> Array:
+    """Bug: (r * h_prev) @ U_h, the reset_after=False formulation."""
+    return _gru(x_t, h_prev, W, U, b, reset_after=False)
+
+
+def gru_update_gate_swapped(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array) -> Array:
+    """Bug: (1 - z) * h_prev + z * candidate."""
+    return _gru(x_t, h_prev, W, U, b, swap_update=True)
+
+
+def gru_single_bias(x_t: Array, h_prev: Array, W: Array, U: Array, b: Array) -> Array:
+    """Bug: the recurrent bias b[1] is left out."""
+    return _gru(x_t, h_prev, W, U, b, recurrent_bias=False)
+
+
 @dataclass(frozen=True)
 class Mutant:
     """A planted wrong solution (impl) for the notebook function named `function`."""
@@ -368,6 +539,18 @@ MUTANTS = [
     Mutant("lstm_cell_gradient_norms", lstm_grad_range_shifted),
     Mutant("lstm_cell_gradient_norms", lstm_grad_forward_cumprod),
     Mutant("lstm_cell_gradient_norms", lstm_grad_spectral_norm),
+    Mutant("rnn_cell_backward", cell_backward_derivative_of_h_prev),
+    Mutant("rnn_cell_backward", cell_backward_untransposed_Wh),
+    Mutant("rnn_cell_backward", cell_backward_dWh_from_h_next),
+    Mutant("rnn_cell_backward", cell_backward_bias_mean),
+    Mutant("rnn_backward", backward_gradient_not_carried),
+    Mutant("rnn_backward", backward_output_gradient_dropped),
+    Mutant("rnn_backward", backward_state_off_by_one),
+    Mutant("rnn_backward", backward_weights_overwritten),
+    Mutant("gru_cell_forward", gru_gate_order_rz),
+    Mutant("gru_cell_forward", gru_reset_before),
+    Mutant("gru_cell_forward", gru_update_gate_swapped),
+    Mutant("gru_cell_forward", gru_single_bias),
 ]
 MUTANT_PARAMS = [pytest.param(m, id=f"{m.function}-{m.name}") for m in MUTANTS]
 

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from autograder.config import SandboxPolicy, Timeouts, load_config
+from rnn_basics_points import AUTOGRADED_MAX
 from autograder.errors import AutograderError
 from autograder.grading import sandbox
 from autograder.grading.pipeline import load_context
@@ -106,7 +107,7 @@ def walked(tmp_path_factory, course_root: Path):
 @needs_bwrap
 def test_the_honest_control_keeps_full_marks(walked) -> None:
     results, _ = walked
-    assert results["honest"].score == 20 and results["walker"].score == 20
+    assert results["honest"].score == results["walker"].score == AUTOGRADED_MAX
     assert not any(n.kind is NoteKind.SANDBOX for nb in results["honest"].notebooks for n in nb.notes)
 
 
@@ -196,7 +197,7 @@ def test_without_bwrap_the_policy_decides(monkeypatch, tmp_path: Path, course_ro
         return
     report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx)
     graded = report.results[0].notebooks[0]
-    assert graded.score == 20
+    assert graded.score == AUTOGRADED_MAX
     assert all(any(n.kind is NoteKind.SANDBOX and "bwrap is not installed" in n.text for n in nb.notes)
                for nb in report.results[0].notebooks if nb.notebook == TOPIC1)
 

@@ -14,11 +14,10 @@ from autograder.course import selfcheck
 from autograder.grading.pipeline import load_context
 from autograder.qa.samples import TOPIC1, WRONG, fill, reference_answers
 from autograder.run.batch import grade_path
+from rnn_basics_points import AUTOGRADED_MAX, FUNCTIONS, VISIBLE, VISIBLE_POINTS
 
 RELEASE = Path(__file__).resolve().parents[1] / "release" / "week3_rnn"
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "week3_rnn"
-FUNCTIONS = ("rnn_cell_forward", "rnn_forward", "rnn_gradient_norms", "lstm_cell_forward", "lstm_cell_gradient_norms")
-VISIBLE = tuple(f"test_{f}_visible" for f in FUNCTIONS)
 
 
 def _student_copy(tmp_path: Path, answers: dict[str, str] | None = None) -> Path:
@@ -52,9 +51,10 @@ def test_the_release_ships_the_package_selfcheck_which_needs_no_autograder() -> 
 def test_filled_in_notebook_passes_every_visible_test(tmp_path: Path) -> None:
     report = selfcheck.run_check(_student_copy(tmp_path, _reference()), timeout=60)
     assert report.ok and not report.todo and not report.problems and not report.stopped
-    assert [t.name for t in report.tests] == list(VISIBLE) and report.points == (5.0, 5.0)
-    assert report.graded_only_points == 15
-    assert "Result: all 5 visible tests passed (5 of 5 points)." in report.format()
+    assert [t.name for t in report.tests] == list(VISIBLE) and report.points == (VISIBLE_POINTS, VISIBLE_POINTS)
+    assert report.graded_only_points == AUTOGRADED_MAX - VISIBLE_POINTS
+    assert (f"Result: all {len(VISIBLE)} visible tests passed ({VISIBLE_POINTS:g} of {VISIBLE_POINTS:g} points)."
+            in report.format())
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_blank_release_lists_what_is_still_to_do_and_exits_1(tmp_path: Path) -> 
                             text=True, timeout=300, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Still to do (the answer still raises NotImplementedError): " + ", ".join(FUNCTIONS) in result.stdout
-    assert result.stdout.count("FAILED") == 5 and "0 of 5 visible tests passed" in result.stdout
+    assert result.stdout.count("FAILED") == len(VISIBLE) and f"0 of {len(VISIBLE)} visible tests passed" in result.stdout
 
 
 @pytest.mark.slow
@@ -78,7 +78,9 @@ def test_one_wrong_answer_names_its_test_and_message(tmp_path: Path) -> None:
     assert len(failed) == 1 and "test_lstm_cell_forward_visible" in lines[failed[0]]
     assert lines[failed[0] + 1].strip().startswith(
         "AssertionError: worked example: expected c_next = 0.25 * 2.0 + 0.75 * tanh(1.0) (Not equal to tolerance rtol=")
-    assert "4 of 5 visible tests passed (4 of 5 points)" in result.stdout and "Still to do" not in result.stdout
+    n = len(VISIBLE)
+    assert (f"{n - 1} of {n} visible tests passed ({VISIBLE_POINTS - 1:g} of {VISIBLE_POINTS:g} points)" in result.stdout
+            and "Still to do" not in result.stdout)
 
 
 def test_self_check_cell_is_skipped_and_a_nested_check_does_nothing(tmp_path: Path,
@@ -109,7 +111,7 @@ def test_grading_never_runs_the_self_check_cell(scratch_course: Path, tmp_path: 
     report = grade_path(config=config, path=tmp_path / "submitted", progress=False, context=ctx,
                         executed_root=tmp_path / "executed")
     result = report.results[0].notebooks[0]
-    assert result.score == result.autograded_max == 20, result
+    assert result.score == result.autograded_max == AUTOGRADED_MAX, result
     executed = (tmp_path / "executed" / "alice" / config.assignment / f"{TOPIC1}.ipynb").read_text()
     assert marker not in executed and "course-self-check" not in executed
     assert "course-setup" in executed and "course-footer" in executed
@@ -154,7 +156,7 @@ def test_the_cell_checks_the_renamed_notebook_it_runs_in(tmp_path: Path) -> None
     out = _run_cell_in_kernel(_self_check_cell(), tmp_path, {"JPY_SESSION_NAME": str(renamed)})
     assert f"Checking {renamed}: the notebook this cell runs in" in out, out
     assert f"note: {blank.name} was saved more recently" in out
-    assert "Result: all 5 visible tests passed" in out
+    assert f"Result: all {len(VISIBLE)} visible tests passed" in out
 
 
 @pytest.mark.slow
@@ -165,7 +167,7 @@ def test_without_the_editors_path_the_newest_copy_is_checked_and_named(tmp_path:
     _touch(blank, 1_700_000_000)                                  # control: the renamed copy is the newest
     out = _run_cell_in_kernel(_self_check_cell(), tmp_path)
     assert f"Checking {renamed}: the most recently saved" in out and f"of 2 copies of {TOPIC1}.ipynb" in out, out
-    assert "the editor did not say which notebook" in out and "Result: all 5 visible tests passed" in out
+    assert "the editor did not say which notebook" in out and f"Result: all {len(VISIBLE)} visible tests passed" in out
 
 
 def test_choose_notebook_prefers_the_running_path_then_the_newest_copy(tmp_path: Path) -> None:
