@@ -22,16 +22,17 @@ confirmation; grading leaves them for a TA (status ``manual``).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from autograder.config import GraderConfig, check_points_keys
 from autograder.errors import ReleaseError
+
+if TYPE_CHECKING:      # nbformat (and jsonschema) load only where a notebook is read in full: `read_notebook`
+    from nbformat import NotebookNode
 
 NB_VERSION = 4
 _NOTEBOOK_PREFIX = re.compile(r"^\d+_")
@@ -167,27 +168,81 @@ class AssignmentSpec:
     def max_points(self) -> float:
         return sum(nb.max_points for nb in self.notebooks)
 
+    def cell_ids(self) -> dict[str, frozenset[str]]:
+        """notebook name -> the grade_ids of its grade and answer cells (how intake tells which notebook a
+        flat `<student>.ipynb` is)."""
+        return {nb.name: frozenset(t.grade_id for t in nb.tests) | frozenset(nb.solutions) for nb in self.notebooks}
+
 
 def read_notebook(path: Path) -> NotebookNode:
     """Read and validate an nbformat-4 notebook from the course (source or release)."""
+    import nbformat
+
     nb = nbformat.read(str(path), as_version=NB_VERSION)
     nbformat.validate(nb)
+    return nb
+
+
+class NotPlainJSON(Exception):
+    """`read_plain` cannot give what `read_notebook` would for this file: read it in full instead."""
+
+
+_TRANSIENT = ("orig_nbformat", "orig_nbformat_minor", "signature")   # nbformat drops these on read
+_CELL_TYPES = frozenset({"code", "markdown", "raw"})
+_MINORS = range(6)           # the 4.x versions this nbformat reads as written (cell ids from 4.5)
+
+
+def read_plain(path: Path) -> dict:
+    """The notebook as `read_notebook` gives it, as plain dicts, read with the stdlib `json` only.
+
+    nbformat's reader of a 4.x notebook joins each cell's source (a list of lines on disk) into one
+    string and drops the transient metadata (`_TRANSIENT`, a cell's ``trusted``); the fields a spec and
+    the source digest read are then the same. Outputs and attachments are left as stored (neither reads
+    them). Raises `NotPlainJSON` for anything nbformat would convert, repair or refuse: another major
+    version, a 4.5 cell without an id or with a repeated one (nbformat makes up random ids), or a notebook
+    whose shape is not a notebook's. Nothing is validated against the schema."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf8"))
+    except (OSError, ValueError) as exc:
+        raise NotPlainJSON(f"{path}: {exc}") from exc
+    if not isinstance(nb, dict) or nb.get("nbformat") != NB_VERSION or nb.get("nbformat_minor") not in _MINORS \
+            or not isinstance(nb.get("metadata"), dict) or not isinstance(nb.get("cells"), list):
+        raise NotPlainJSON(f"{path}: not an nbformat-{NB_VERSION} notebook as written")
+    with_ids, seen = nb["nbformat_minor"] >= 5, set()
+    for cell in nb["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_TYPES \
+                or not isinstance(cell.get("metadata"), dict):
+            raise NotPlainJSON(f"{path}: a cell that is not a notebook cell")
+        source = cell.get("source")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            cell["source"] = "".join(source)
+        elif not isinstance(source, str):
+            raise NotPlainJSON(f"{path}: a cell source that is neither text nor lines")
+        if with_ids:
+            if not isinstance(cell.get("id"), str) or cell["id"] in seen:
+                raise NotPlainJSON(f"{path}: a cell id that nbformat would make up")
+            seen.add(cell["id"])
+        elif "id" in cell:
+            raise NotPlainJSON(f"{path}: a cell id in a notebook of nbformat 4.{nb['nbformat_minor']}")
+        cell["metadata"].pop("trusted", None)
+    for key in _TRANSIENT:
+        nb["metadata"].pop(key, None)
     return nb
 
 
 def apply_points(nb: NotebookNode, points: Mapping[str, float]) -> NotebookNode:
     """A copy of `nb` with the config's point overrides written into its grade cells."""
     nb = copy.deepcopy(nb)
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         gid = grade_id(cell)
         if gid in points and is_grade(cell):
-            cell.metadata.nbgrader["points"] = points[gid]
+            cell["metadata"]["nbgrader"]["points"] = points[gid]
     return nb
 
 
 def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
     tests, solutions, seen = [], [], set()
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         gid = grade_id(cell)
         if gid is None:
             continue
@@ -197,11 +252,11 @@ def notebook_spec(name: str, path: Path, nb: NotebookNode) -> NotebookSpec:
         if is_manual(cell):
             tests.append(TestSpec(grade_id=gid, points=float(nbgrader_meta(cell).get("points", 0)), hidden=False,
                                   exercise=exercise_name(cell), manual=True, task=is_task(cell),
-                                  cell_type=cell.cell_type))
+                                  cell_type=cell["cell_type"]))
             if is_solution(cell):
                 solutions.append(gid)      # also an answer cell, as nbgrader's SaveCells records it
         elif is_grade(cell):
-            source = cell.source
+            source = cell["source"]
             probe = probe_name(cell)
             tests.append(TestSpec(
                 grade_id=gid,
@@ -251,12 +306,16 @@ def source_notebook_paths(config: GraderConfig) -> list[Path]:
     return paths
 
 
-def load_source(config: GraderConfig) -> tuple[AssignmentSpec, dict[str, NotebookNode]]:
-    """The assignment's spec and its source notebooks (solutions included, point overrides applied)."""
+def load_source(config: GraderConfig, *, read: Callable[[Path], NotebookNode] = read_notebook,
+                ) -> tuple[AssignmentSpec, dict[str, NotebookNode]]:
+    """The assignment's spec and its source notebooks (solutions included, point overrides applied).
+
+    `read` = `read_plain` gives the same spec from the raw JSON (plain dicts for notebooks), or raises
+    `NotPlainJSON`: what an unchanged re-grade reads."""
     notebooks, specs = {}, []
     paths = source_notebook_paths(config)
     for path in paths:
-        nb = apply_points(read_notebook(path), config.points)
+        nb = apply_points(read(path), config.points)
         notebooks[path.stem] = nb
         specs.append(notebook_spec(path.stem, path, nb))
     check_points_keys(config.points, [t.grade_id for s in specs for t in s.tests],

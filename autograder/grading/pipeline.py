@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +35,10 @@ from autograder.course.notebooks import (
 from autograder.course.solutions import TopicSolutions, load_solutions
 from autograder.data import Split, grading_data, write_training_files
 from autograder.errors import AutograderError, SubmissionError
-from autograder.grading import late, sandbox
+from autograder.grading import keys, late, sandbox
 from autograder.grading.assemble import Assembled, assemble, read_submission
 from autograder.grading.execute import StopCause
+from autograder.grading.keys import source_digest
 from autograder.grading.sandbox import SandboxPlan
 from autograder.grading.verdicts import models, probes
 from autograder.grading.verdicts.kernel import (
@@ -105,12 +104,8 @@ class GradingContext:
             pass
 
     def result_key(self, submission: Submission) -> str:
-        """Same key -> same grade: the submission and its time, the source, the grade digest of the config
-        (due date and late policy included) and the grader are unchanged. A new due date or policy re-grades
-        (not just re-penalises); presentation keys (course header, honour code, roster) are not in the key."""
-        blob = "|".join((submission.sha256, submission.submitted_at, self.source_digest, self.config.grade_digest,
-                         __version__))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """`keys.result_key` of `submission` in this context (same key -> same grade)."""
+        return keys.result_key(submission, source_digest=self.source_digest, config=self.config)
 
 
 def load_context(config: GraderConfig) -> GradingContext:
@@ -134,27 +129,6 @@ def load_context(config: GraderConfig) -> GradingContext:
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
                           solutions=solutions, data=LazySplits(datasets, config), release_dir=release_dir,
                           source_digest=source_digest(spec.source_dir, config.course_root / "solutions"))
-
-
-def source_digest(source_dir: Path, solutions_dir: Path) -> str:
-    """sha256 over what grading runs of the source notebooks, and the solutions' files.
-
-    Of a notebook: its metadata and, per cell in order, type, id, metadata and, for code cells, the
-    source. The text of markdown cells is left out: it never runs, so the rendered course header
-    (title, honour code) or a reworded instruction changes no grade and re-grades nobody."""
-    digest = hashlib.sha256()
-    for path in sorted(source_dir.glob("*.ipynb")):
-        nb = read_notebook(path)
-        cells = [[c.cell_type, c.get("id", ""), c.metadata, c.source if c.cell_type == "code" else ""]
-                 for c in nb.cells]
-        digest.update(path.name.encode() + b"\0")
-        digest.update(json.dumps([nb.metadata, cells], sort_keys=True, default=str).encode())
-    for path in sorted(solutions_dir.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-
 
 
 # How each cause of an early stop is recorded: a note of this kind (the notebook is graded), or,
