@@ -1,4 +1,5 @@
-"""The only module that reads or writes the gradebook.
+"""The only module that writes the gradebook, and the one that reads it (autograder/grading/recorded.py
+reads the recorded result keys alone, with the stdlib, for an unchanged re-grade).
 
 Grades live in nbgrader's gradebook (so formgrader and nbgrader's own exports see them),
 and, in the same sqlite file and the same transaction, in four tables of the autograder's:
@@ -65,6 +66,14 @@ from sqlalchemy.types import TypeDecorator
 from autograder.config import GraderConfig
 from autograder.course.notebooks import AssignmentSpec
 from autograder.nbgrader_env import prepare_nbgrader
+from autograder.grading.recorded import (
+    HELD_SQL,
+    KEYS_SQL,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    SUBMISSIONS_TABLE,
+    held_keys,
+)
 from autograder.results import (
     MANUAL,
     ModelMetric,
@@ -75,8 +84,6 @@ from autograder.results import (
     SubmissionResult,
     TestResult,
 )
-
-SCHEMA_VERSION = 2      # 1: notes as lines of text, no notebook state; 2: typed JSON notes and states
 
 
 # ---- column types for typed values --------------------------------------------------------------
@@ -264,8 +271,8 @@ _meta = MetaData()
 RESULTS = _table("autograder_results", ResultRow, _meta)
 NOTEBOOKS = _table("autograder_notebooks", NotebookRow, _meta)
 METRICS = _table("autograder_metrics", MetricRow, _meta)
-SUBMISSIONS = _table("autograder_submissions", SubmissionRow, _meta)
-SCHEMA = Table("autograder_schema", _meta, Column("version", Integer, nullable=False))
+SUBMISSIONS = _table(SUBMISSIONS_TABLE, SubmissionRow, _meta)
+SCHEMA = Table(SCHEMA_TABLE, _meta, Column("version", Integer, nullable=False))
 ROW_TYPES = {RESULTS: ResultRow, NOTEBOOKS: NotebookRow, METRICS: MetricRow, SUBMISSIONS: SubmissionRow}
 
 
@@ -427,7 +434,8 @@ def _upgrade(engine) -> None:
 def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str]:
     """`Gradebook.result_keys`, read with plain SQL, without starting nbgrader: an unchanged re-grade needs
     nothing else. {} when the gradebook does not exist yet, cannot be read, or is not at SCHEMA_VERSION;
-    the caller then opens `Gradebook`, which creates or upgrades it."""
+    the caller then opens `Gradebook`, which creates or upgrades it. (A batch reads a sqlite gradebook's
+    with the stdlib instead: `grading.recorded.sqlite_result_keys`.)"""
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -449,10 +457,7 @@ def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str
 def _result_keys(conn, assignment: str) -> dict[str, str]:
     """student -> result key of each recorded submission of `assignment` that nbgrader still holds (a
     submission nbgrader no longer holds has no key: it is graded again)."""
-    held = set(conn.execute(text("SELECT id FROM submitted_assignment")).scalars())
-    c = SUBMISSIONS.c
-    rows = conn.execute(select(c.student, c.result_key, c.nbgrader_id).where(c.assignment == assignment))
-    return {student: key for student, key, nb_id in rows if not nb_id or nb_id in held}
+    return held_keys(conn.execute(text(KEYS_SQL), {"assignment": assignment}), conn.execute(text(HELD_SQL)).scalars())
 
 
 class Gradebook:
