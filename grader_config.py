@@ -67,7 +67,7 @@ thresholds = {
     "sentiment_embedding_bag.accuracy": {"min": 0.65, "target": 0.78},   # baseline 0.50
     "sentiment_bilstm.accuracy": {"min": 0.65, "target": 0.78},          # baseline 0.50
     "char_gru.loss": {"min": 3.0, "target": 1.95},        # nats/char; unigram baseline 3.33, ln(vocab) 4.4
-    "temp_lstm.mae": {"min": 0.25, "target": 0.20},       # °C; last-value baseline 0.275 (must also be beaten)
+    "temp_lstm.mae": {"min": 0.619, "target": 0.607},     # °C; last-value baseline 0.629 (must also be beaten)
 }
 # Training budget per model: more epochs or parameters than this scores 0 on the metric.
 budgets = {
@@ -91,7 +91,7 @@ models = {
     # same architecture before the notebook is flagged "possible training on held-out data"
     # (measured: README "How trained models are graded").
     "flag_margin": {"sentiment_embedding_bag.accuracy": 0.03, "sentiment_bilstm.accuracy": 0.03,
-                    "char_gru.loss": 0.1, "temp_lstm.mae": 0.06},
+                    "char_gru.loss": 0.1, "temp_lstm.mae": 0.012},
 }
 
 # --- sandbox for student code (autograder/sandbox.py) ----------------------------

