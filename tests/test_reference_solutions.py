@@ -585,9 +585,16 @@ def _cell_sources() -> dict[str, str]:
     return {cell.id: cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells}
 
 
+HELPER_CELLS = ("gradient_check",)   # locked cells that define what the test cells call (numerical_gradient)
+
+
 def _run_cell(source: str, overrides: dict[str, Callable] | None = None) -> None:
-    """Execute a test cell with the reference functions (optionally replaced) in scope."""
+    """Execute a test cell with the notebook's helper cells and the reference functions (optionally
+    replaced) in scope."""
     namespace = {"np": np, **ref.REFERENCES, **(overrides or {})}
+    cells = _cell_sources()
+    for helper in HELPER_CELLS:
+        exec(compile(cells[helper], f"<notebook cell {helper}>", "exec"), namespace)
     exec(compile(source, "<notebook cell>", "exec"), namespace)
 
 
