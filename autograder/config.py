@@ -15,6 +15,7 @@ import difflib
 import functools
 import hashlib
 import json
+import os
 import runpy
 import types
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from autograder.errors import ConfigError
 
 CONFIG_FILENAME = "grader_config.py"
 DATA_SOURCES = ("embedded", "canonical")
+CACHE_ENV = "RNN_AUTOGRADER_CACHE"   # overrides data.cache_dir (autograder/data/download.py reads the same variable)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,12 @@ class DataPolicy:
     source: str = "embedded"
     cache_dir: str = "~/.cache/rnn-autograder"
     mirror_url: str = ""
+
+    @property
+    def cache_path(self) -> Path:
+        """The cache folder: $RNN_AUTOGRADER_CACHE when set, else `cache_dir`, with `~` expanded; what
+        autograder.data.download.cache_dir gives, without importing the data stage (numpy)."""
+        return Path(os.environ.get(CACHE_ENV) or self.cache_dir).expanduser()
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Iterator
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import (
@@ -43,8 +40,14 @@ from autograder.course.notebooks import (
     read_notebook,
     source_notebook_paths,
 )
-from autograder.course.templating import render_assignment, student_requirements, write_requirements
 from autograder.errors import ReleaseError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+# nbformat, nbgrader and the templates (autograder/course/templating.py) are imported where a release is
+# made or checked in full: a check that finds the course as it was last found current (`_current_marker`)
+# needs none of them, so an unchanged re-grade starts without them.
 
 SELFCHECK = Path(__file__).with_name("selfcheck.py")
 CELL_IDS_FROM = (4, 5)      # the first nbformat version whose cells have an `id`
@@ -81,12 +84,16 @@ def keep_format(nb: NotebookNode) -> NotebookNode:
 
 def _parse(path: Path) -> NotebookNode:
     """The notebook in `path` as written: no conversion, no validation (and no log line about it)."""
+    import nbformat
+
     return nbformat.reader.reads(path.read_text(encoding="utf-8"))
 
 
 def read_source(path: Path) -> NotebookNode:
     """A source notebook in its own format. Ids in a notebook older than 4.5 (which its schema
     forbids; an earlier release wrote them) are dropped, so the notebook validates again."""
+    import nbformat
+
     nb = _parse(path)
     if nb.get("nbformat") == 4 and not has_cell_ids(nb) and any("id" in c for c in nb.cells):
         nbformat.validate(keep_format(nb))
@@ -97,12 +104,16 @@ def read_source(path: Path) -> NotebookNode:
 def rendered_sources(config: GraderConfig) -> dict[Path, NotebookNode]:
     """Each source notebook, by path, with its template cells rendered from the config, in the
     notebook's own nbformat version (no cell ids below 4.5)."""
+    from autograder.course.templating import render_assignment
+
     paths = {p.stem: p for p in source_notebook_paths(config)}
     rendered = render_assignment({name: read_source(p) for name, p in paths.items()}, config)
     return {paths[name]: keep_format(nb) for name, nb in rendered.items()}
 
 
 def _stale_sources(rendered: dict[Path, NotebookNode]) -> list[Path]:
+    import nbformat
+
     return [p for p, nb in rendered.items() if nbformat.writes(_parse(p)) != nbformat.writes(nb)]
 
 
@@ -125,10 +136,12 @@ def _strict_validation_kept() -> Iterator[None]:
 
 def _generate(config: GraderConfig, scratch: Path, rendered: dict[Path, NotebookNode]) -> Path:
     """Run generate_assignment on a copy of source/<assignment>; return the release folder."""
+    import nbformat
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
+    from autograder.course.templating import write_requirements
     from autograder.nbgrader_env import prepare_nbgrader
 
     prepare_nbgrader()
@@ -178,6 +191,8 @@ def stale_files(expected: Path, actual: Path) -> list[str]:
 def release(*, config: GraderConfig, check: bool = False) -> ReleaseResult:
     """Render the template cells into source/ and generate release/<assignment> from it.
     With check=True, write nothing and return what is stale."""
+    import nbformat
+
     target = config.course_root / "release" / config.assignment
     rendered = rendered_sources(config)
     sources = _stale_sources(rendered)
@@ -211,7 +226,7 @@ def _identity(config: GraderConfig) -> bytes:
 
     from autograder import __version__
 
-    return json.dumps([__version__, version("nbgrader"), nbformat.__version__, config.course_id,
+    return json.dumps([__version__, version("nbgrader"), version("nbformat"), config.course_id,
                        config.assignment]).encode()
 
 
@@ -219,6 +234,10 @@ def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) ->
     """sha256 over everything generate_assignment's output depends on: the staged source folder
     (rendered notebooks with point overrides, other files), selfcheck.py, the course and
     assignment ids and the versions of nbgrader, nbformat and this package."""
+    import nbformat
+
+    from autograder.course.templating import student_requirements
+
     src = config.course_root / "source" / config.assignment
     digest = hashlib.sha256(_identity(config))
     staged = {p.name: nbformat.writes(apply_points(nb, config.points)).encode() for p, nb in rendered.items()}
@@ -238,9 +257,7 @@ def _release_inputs(config: GraderConfig, rendered: dict[Path, NotebookNode]) ->
 def _fresh_release(config: GraderConfig, rendered: dict[Path, NotebookNode], scratch: Path) -> Path:
     """The release generate_assignment makes from `rendered`: from the cache when the same inputs
     were released before, else generated in `scratch` (and cached when the cache is writable)."""
-    from autograder.data.download import cache_dir
-
-    root = cache_dir(config.data.cache_dir) / "releases"
+    root = config.data.cache_path / "releases"
     entry = root / _release_inputs(config, rendered)
     if (entry / ".complete").is_file():
         os.utime(entry)
@@ -291,9 +308,10 @@ def check_release(*, config: GraderConfig) -> ReleaseResult:
 def _file_state(config: GraderConfig) -> str:
     """sha256 over what a release check depends on, read with `stat` only: (path, size, mtime) of every
     file of source/<assignment>, release/<assignment>, grader_config.py and this package's course/
-    folder (templates, selfcheck.py), the config's values, the student requirements and the versions."""
+    folder (templates, selfcheck.py), the config's values, what the student requirements are made of
+    (`_requirements_inputs`) and the versions."""
     digest = hashlib.sha256(_identity(config) + json.dumps([config.grade_digest, config.presentation_digest,
-                                                            student_requirements(config.assignment)]).encode())
+                                                            _requirements_inputs()]).encode())
     folders = (config.course_root / "source" / config.assignment, config.course_root / "release" / config.assignment,
                Path(__file__).parent)
     files = [config.course_root / "grader_config.py"]
@@ -309,10 +327,19 @@ def _file_state(config: GraderConfig) -> str:
     return digest.hexdigest()
 
 
-def _current_marker(config: GraderConfig) -> Path | None:
-    from autograder.data.download import cache_dir
+_DISTRIBUTION = "rnn-autograder"     # templating.DISTRIBUTION (a test keeps the two equal)
 
+
+def _requirements_inputs() -> list:
+    """What `student_requirements` is made of besides templating.py (whose file state `_file_state` has):
+    the installed package's Requires-Python and requirements, read from its metadata."""
+    from importlib.metadata import metadata, requires
+
+    return [metadata(_DISTRIBUTION)["Requires-Python"], requires(_DISTRIBUTION) or []]
+
+
+def _current_marker(config: GraderConfig) -> Path | None:
     try:
-        return cache_dir(config.data.cache_dir) / "release-checks" / _file_state(config)
-    except OSError:
+        return config.data.cache_path / "release-checks" / _file_state(config)
+    except (OSError, ImportError):    # no cache, or no installed metadata (PackageNotFoundError)
         return None

@@ -17,21 +17,23 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from autograder.config import GraderConfig
-from autograder.gradebook import Gradebook, recorded_result_keys
-from autograder.grading.pipeline import (
-    GradingContext,
-    grade_submission,
-    internal_error_result,
-    load_context,
+from autograder.course.notebooks import (
+    AssignmentSpec,
+    NotPlainJSON,
+    load_source,
+    read_plain,
 )
-from autograder.grading.sandbox import SandboxPlan
+from autograder.grading.keys import result_key, source_digest
 from autograder.intake.canvas import load_roster
 from autograder.intake.discover import Unmatched, discover
+from autograder.grading.recorded import sqlite_result_keys
 from autograder.results import SubmissionResult
+
+if TYPE_CHECKING:
+    from autograder.grading.pipeline import GradingContext
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,57 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def Gradebook(config: GraderConfig):  # stands for the class (a test replaces it to refuse it)
+    """autograder.gradebook.Gradebook, imported when a batch has work: it loads SQLAlchemy and nbgrader."""
+    from autograder.gradebook import Gradebook as Opened
+
+    return Opened(config)
+
+
+def _load_context(config: GraderConfig) -> GradingContext:
+    """`load_context`, imported when a batch has work: it reads the course with nbformat, imports the
+    solutions (numpy) and the grading stages."""
+    from autograder.grading.pipeline import load_context
+
+    return load_context(config)
+
+
+def recorded_result_keys(config: GraderConfig, assignment: str) -> dict[str, str]:
+    """The recorded result keys: a sqlite gradebook read with the stdlib, any other through SQLAlchemy."""
+    path = config.gradebook_path
+    if path is not None:
+        return sqlite_result_keys(path, assignment)
+    from autograder.gradebook import recorded_result_keys as through_sqlalchemy
+
+    return through_sqlalchemy(config, assignment)
+
+
+@dataclass(frozen=True)
+class _PlainSource:
+    """What an unchanged re-grade needs of the course, from the raw JSON of source/ (`read_plain`): the
+    spec (notebook names, cell ids) and the source digest, equal to what `load_context` gives."""
+
+    spec: AssignmentSpec
+    source_digest: str
+
+    @classmethod
+    def read(cls, config: GraderConfig) -> _PlainSource | None:
+        """None when some source notebook needs nbformat to be read as grading reads it, or a released
+        notebook is missing (`load_context` then says so)."""
+        try:
+            spec, _ = load_source(config, read=read_plain)
+            digest = source_digest(spec.source_dir, config.course_root / "solutions", read=read_plain)
+        except NotPlainJSON:
+            return None
+        release_dir = config.course_root / "release" / config.assignment
+        if not all((release_dir / f"{nb.name}.ipynb").is_file() for nb in spec.notebooks):
+            return None
+        return cls(spec=spec, source_digest=digest)
+
+    def result_key(self, submission, config: GraderConfig) -> str:
+        return result_key(submission, source_digest=self.source_digest, config=config)
+
+
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
                executed_root: Path | None = None, progress: bool = True, force: bool = False,
                workers: int = 1, scheduler: str | None = None,
@@ -99,29 +152,39 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
 
     `roster` (default: `roster` in grader_config.py) maps the users of an LMS download to students.
     """
-    ctx = context or load_context(config)
-    names = tuple(nb.name for nb in ctx.spec.notebooks)
+    # Fast path: keys computed from the raw notebook JSON and the recorded keys read with the stdlib's sqlite3;
+    # when every submission is unchanged there is nothing to open, load or start (no nbformat, nbgrader,
+    # SQLAlchemy, numpy or TensorFlow).
+    plain = None if context is not None or force else _PlainSource.read(config)
+    ctx = context or (None if plain else _load_context(config))
+    spec = ctx.spec if ctx else plain.spec
+    names = tuple(nb.name for nb in spec.notebooks)
     results, unchanged = [], []
     roster_path = roster or config.roster_path
     loaded_roster = load_roster(roster_path) if roster_path else None
     with contextlib.ExitStack() as stack:
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-intake-"))
-        found = discover(Path(path), assignment=ctx.spec.name, notebooks=names, scratch=Path(scratch),
-                         roster=loaded_roster, cell_ids={nb.name: frozenset(t.grade_id for t in nb.tests)
-                                                         | frozenset(nb.solutions) for nb in ctx.spec.notebooks})
+        found = discover(Path(path), assignment=spec.name, notebooks=names, scratch=Path(scratch),
+                         roster=loaded_roster, cell_ids=spec.cell_ids())
         submissions, unmatched = list(found.submissions), found.unmatched
         if students:
             submissions = [s for s in submissions if s.student in students]
             unmatched = tuple(u for u in unmatched if not u.student or u.student in students)
-        keys = {s.student: ctx.result_key(s) for s in submissions}
+        keys = {s.student: ctx.result_key(s) if ctx else plain.result_key(s, config) for s in submissions}
 
         def current(recorded: dict[str, str]) -> list:
             return [s for s in submissions if recorded.get(s.student) == keys[s.student]]
 
-        # Fast path: the recorded keys read without starting nbgrader; when every submission is unchanged
-        # there is nothing to open, load or start.
-        if not force and submissions and len(current(recorded_result_keys(config, ctx.spec.name))) == len(submissions):
+        if not force and submissions and len(current(recorded_result_keys(config, spec.name))) == len(submissions):
             return BatchReport(results=(), unmatched=unmatched, unchanged=tuple(keys), unwrapped=found.unwrapped)
+        from tqdm import tqdm
+
+        from autograder.grading.pipeline import grade_submission, internal_error_result
+        from autograder.grading.sandbox import SandboxPlan
+
+        if ctx is None:
+            ctx = _load_context(config)
+            keys = {s.student: ctx.result_key(s) for s in submissions}
         gb = stack.enter_context(Gradebook(config))
         gb.sync_assignment(ctx.spec)
         if not force:
