@@ -5,6 +5,8 @@ A series is a 1-D float array in time order. A window cut at ``start`` holds the
 ``series[start + input_width + shift - label_width : start + input_width + shift]``. Windows are
 batch-first with one trailing feature axis, as Keras expects: ``(n, width, 1)``. The saved model
 ``temp_lstm`` maps 24 standardised hours ``(batch, 24, 1)`` to the standardised next hour ``(batch, 1)``.
+The hour of the day enters as ``time_of_day_features`` (sine and cosine of its angle on a 24-hour
+circle), and ``linear_multistep_forecast`` fits a single-shot linear multi-step forecast by least squares.
 """
 
 from __future__ import annotations
@@ -53,6 +55,25 @@ def mae(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(pred, dtype=np.float64) - np.asarray(true, dtype=np.float64))))
 
 
+def time_of_day_features(hours: np.ndarray) -> np.ndarray:
+    """(n,) hours -> (n, 2): [sin(2 pi h / 24), cos(2 pi h / 24)]."""
+    angle = 2.0 * np.pi * np.asarray(hours, dtype=np.float64) / 24.0
+    return np.stack([np.sin(angle), np.cos(angle)], axis=1)
+
+
+def linear_multistep_forecast(train_inputs: np.ndarray, train_labels: np.ndarray,
+                              inputs: np.ndarray) -> np.ndarray:
+    """Least squares W (input_width + 1, label_width) of [train_inputs, 1] @ W ~ train_labels, applied to
+    ``inputs``: (n, input_width, 1), (n, label_width, 1), (m, input_width, 1) -> (m, label_width, 1)."""
+    def design(windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows, dtype=np.float64)[:, :, 0]
+        return np.concatenate([windows, np.ones((len(windows), 1))], axis=1)
+
+    weights, *_ = np.linalg.lstsq(design(train_inputs), np.asarray(train_labels, dtype=np.float64)[:, :, 0],
+                                  rcond=None)
+    return (design(inputs) @ weights)[:, :, None]
+
+
 # ---- input generators (grader side) ---------------------------------------------------------
 
 
@@ -93,6 +114,26 @@ def generate_mae(rng: np.random.Generator) -> Kwargs:
     return {"pred": true + error, "true": true}
 
 
+def generate_time_of_day_features(rng: np.random.Generator) -> Kwargs:
+    """1-40 hours anywhere in 0-100,000 (whole and fractional), negative ones included."""
+    n = _size(rng, 1, 40)
+    hours = rng.uniform(-100.0, 100_000.0, size=n)
+    hours[: n // 2] = np.round(hours[: n // 2])
+    return {"hours": hours}
+
+
+def generate_linear_multistep_forecast(rng: np.random.Generator) -> Kwargs:
+    """Training windows (n 20-60, width 1-8, 1) with labels (n, 1-6, 1) from a noisy linear rule plus a bias,
+    and windows to forecast (m 1-10, width, 1); n well above width + 1, so the least-squares fit is unique
+    and well conditioned."""
+    width, label_width = _size(rng, 1, 8), _size(rng, 1, 6)
+    n, m = _size(rng, 20, 60), _size(rng, 1, 10)
+    train = rng.normal(size=(n, width, 1))
+    labels = train[:, :, 0] @ rng.normal(size=(width, label_width)) + rng.normal(size=label_width)
+    labels = labels + rng.normal(scale=0.3, size=labels.shape)
+    return {"train_inputs": train, "train_labels": labels[:, :, None], "inputs": rng.normal(size=(m, width, 1))}
+
+
 def generate_forecaster(rng: np.random.Generator) -> Kwargs:
     """input_width 3-30 (for build_linear, build_dense and build_lstm)."""
     return {"input_width": _size(rng, 3, 30)}
@@ -127,6 +168,8 @@ REFERENCES: dict[str, object] = {
     "last_value_baseline": last_value_baseline,
     "repeat_baseline": repeat_baseline,
     "mae": mae,
+    "time_of_day_features": time_of_day_features,
+    "linear_multistep_forecast": linear_multistep_forecast,
     "build_linear": BUILD_LINEAR,
     "build_dense": BUILD_DENSE,
     "build_lstm": BUILD_LSTM,
@@ -137,6 +180,8 @@ INPUT_GENERATORS: dict[str, InputGenerator] = {
     "last_value_baseline": generate_last_value_baseline,
     "repeat_baseline": generate_repeat_baseline,
     "mae": generate_mae,
+    "time_of_day_features": generate_time_of_day_features,
+    "linear_multistep_forecast": generate_linear_multistep_forecast,
     "build_linear": generate_forecaster,
     "build_dense": generate_forecaster,
     "build_lstm": generate_forecaster,
