@@ -141,3 +141,18 @@ def test_tensorflow_setup_cell_seeds_tensorflow_and_enables_determinism(course_r
     out = _run([setup, draw, *(nbformat.from_dict(dict(c, id=f"again-{c.id}")) for c in (setup, draw))], tmp_path)
     assert out[1] == out[3] and out[1].strip().endswith("True")
     assert "TensorFlow 2" in out[0] and "Warning" not in out[0]
+
+
+def test_a_topic_uses_tensorflow_only_when_its_code_imports_it_and_its_points_are_summed() -> None:
+    def info(*sources: str):
+        cells = [nbformat.v4.new_code_cell(s) for s in sources]
+        cells.append(nbformat.v4.new_code_cell("# graded", metadata={"nbgrader": {
+            "grade": True, "grade_id": "t", "locked": True, "points": 3, "schema_version": 3, "solution": False}}))
+        cells.append(nbformat.v4.new_markdown_cell("answer", metadata={"nbgrader": {
+            "grade": True, "grade_id": "w", "locked": False, "points": 2, "schema_version": 3, "solution": True}}))
+        return notebook_info("x", nbformat.v4.new_notebook(cells=cells), number=1, count=1, points={"t": 4})
+
+    mentions = info('def gru():\n    """As keras.layers.GRU computes it; no tensorflow needed."""')
+    assert not mentions.tensorflow
+    assert info("import numpy as np\nimport keras").tensorflow and info("from tensorflow import keras").tensorflow
+    assert (mentions.points, mentions.manual_points) == (6, 2)       # the override 4 + the written answer 2

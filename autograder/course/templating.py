@@ -1,7 +1,9 @@
 """The header and footer cells every notebook shares, rendered from templates and grader_config.py.
 
-Header: the course, week and topic, the notebook's number and title, the due date (in its
-configured UTC offset and in UTC), the late policy and the honour code; then a code cell that
+Header: the course, week and topic, the notebook's number and title, its points (summed over its
+grade cells at release, with the config's overrides, so the total never goes stale; written answers a
+TA grades named apart), the due date (in its configured UTC offset and in UTC), the late policy and
+the honour code; then a code cell that
 checks the Python/NumPy (and TensorFlow/Keras) versions against the course's pins and seeds
 every random number generator with the config's seed (op determinism for TensorFlow topics).
 Footer: what to do before handing in, a check that the trained models were saved (notebooks
@@ -20,6 +22,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.metadata
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +32,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.config import GraderConfig, check_points_keys
-from autograder.course.notebooks import grade_id, is_grade, model_check, template_name
+from autograder.course.notebooks import grade_id, is_grade, is_manual, model_check, nbgrader_meta, template_name
 from autograder.errors import ReleaseError
 
 DISTRIBUTION = "rnn-autograder"
@@ -70,6 +74,8 @@ class NotebookInfo:
     title: str
     models: tuple[str, ...]
     tensorflow: bool
+    points: float = 0.0          # every grade cell, the config's overrides applied
+    manual_points: float = 0.0   # of those, the cells a TA grades (written answers, tasks)
 
 
 @dataclass(frozen=True)
@@ -181,13 +187,28 @@ def _title(name: str, body: list[NotebookNode]) -> str:
     return name.split("_", 1)[-1].replace("_", " ").capitalize()
 
 
-def notebook_info(name: str, nb: NotebookNode, *, number: int, count: int) -> NotebookInfo:
-    """The facts about notebook `name` (file stem) that its header and footer show."""
+# A notebook is a TensorFlow topic when one of its own code cells imports TensorFlow or Keras (a
+# mention in a docstring or comment does not count).
+_IMPORTS_TENSORFLOW = re.compile(r"^\s*(?:import|from)\s+(?:tensorflow|keras)\b", re.MULTILINE)
+
+
+def _points(cell: NotebookNode, overrides: Mapping[str, float]) -> float:
+    return float(overrides.get(grade_id(cell), nbgrader_meta(cell).get("points", 0)) or 0)
+
+
+def notebook_info(name: str, nb: NotebookNode, *, number: int, count: int,
+                  points: Mapping[str, float] | None = None) -> NotebookInfo:
+    """The facts about notebook `name` (file stem) that its header and footer show; `points` are the
+    config's overrides (grade_id -> points)."""
     body = _body(nb)
+    overrides = points or {}
     code = "\n".join(c.source for c in body if c.cell_type == "code")
     models = tuple(dict.fromkeys(m[0] for m in (model_check(c) for c in body) if m))
+    graded = [c for c in body if is_grade(c) or is_manual(c)]
     return NotebookInfo(filename=f"{name}.ipynb", number=number, count=count, title=_title(name, body),
-                        models=models, tensorflow="tensorflow" in code or "keras" in code)
+                        models=models, tensorflow=bool(_IMPORTS_TENSORFLOW.search(code)),
+                        points=sum(_points(c, overrides) for c in graded),
+                        manual_points=sum(_points(c, overrides) for c in graded if is_manual(c)))
 
 
 def render(template: str, **values) -> str:
@@ -245,5 +266,6 @@ def render_assignment(notebooks: dict[str, NotebookNode], config: GraderConfig) 
     pins = course_pins()
     names = sorted(notebooks)
     return {name: render_notebook(notebooks[name], config,
-                                  notebook_info(name, notebooks[name], number=i, count=len(names)), pins)
+                                  notebook_info(name, notebooks[name], number=i, count=len(names),
+                                                points=config.points), pins)
             for i, name in enumerate(names, start=1)}
