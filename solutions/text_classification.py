@@ -4,6 +4,9 @@ Every exercise has a grader-side check, so the notebook's own test cells (which 
 student's kernel) only count when it passes:
 - ``build_encoder``: the returned layer is applied to the grader's texts; its ids must equal those
   of the reference encoder adapted on the same texts (``apply:0``);
+- ``padding_changes_prediction``: run on id models the harness builds from recipes (masked or not,
+  SimpleRNN or LSTM) and padded ids; its per-text answers must equal the reference's, which
+  builds the same model with Keras in the grader;
 - ``build_model``, ``build_stacked_model``: the returned model is saved by the harness, reloaded
   here without student code and checked (``ReturnedModel``): layers, masking, recurrent layers,
   output shape and parameter count for a fresh encoder;
@@ -107,14 +110,71 @@ BUILD_STACKED_MODEL = ReturnedModel(
     params=lambda kwargs: _exact(_vocabulary(kwargs) * 64 + 66_048 + 41_216 + 4_160 + 65),
 )
 
+def _build(recipe: dict):
+    """The Keras model a Sequential recipe describes, built as the probe harness builds it in the kernel."""
+    import keras
+
+    layers = [getattr(keras.layers, spec["keras"])(**spec.get("config", {})) for spec in recipe["layers"]]
+    model = keras.Sequential([keras.Input(shape=tuple(recipe["input_shape"]), dtype=recipe["input_dtype"])] + layers)
+    for layer, spec in zip(layers, recipe["layers"]):
+        if spec.get("weights"):
+            layer.set_weights([np.asarray(w) for w in spec["weights"]])
+    return model
+
+
+def padding_changes_prediction(model, ids, extra: int = 5, atol: float = 1e-5) -> np.ndarray:
+    """Which texts change their logit when `extra` more padding ids (0) are appended (runs in the
+    grader with Keras, on the model the recipe describes): ids (batch, T) int -> (batch,) bool."""
+    network = _build(model)
+    ids = np.asarray(ids).astype(np.int32)
+    padded = np.concatenate([ids, np.zeros((ids.shape[0], int(extra)), dtype=np.int32)], axis=1)
+    before = np.asarray(network(ids)).reshape(len(ids), -1)
+    after = np.asarray(network(padded)).reshape(len(ids), -1)
+    return np.abs(after - before).max(axis=1) > atol
+
+
+padding_changes_prediction.uses_keras = True   # the grader calls it under its Keras lock
+
+
+def _weights(rng: np.random.Generator, *shape: int, scale: float = 0.5) -> np.ndarray:
+    return (rng.normal(size=shape) * scale).astype(np.float32).astype(np.float64)
+
+
+def generate_padding_changes_prediction(rng: np.random.Generator) -> Kwargs:
+    """An id model (a recipe the harness builds): Embedding(V 5-20, d 2-6, mask_zero either way)
+    -> SimpleRNN or LSTM (2-6 units) -> Dense(1), random float32 weights with a non-zero padding
+    row; ids (batch 2-6, T 3-9), each row 1-T real ids (1..V-1) then padding; extra 1-6, atol 1e-5."""
+    vocabulary, dim, units = _size(rng, 5, 20), _size(rng, 2, 6), _size(rng, 2, 6)
+    kind = "LSTM" if rng.random() < 0.5 else "SimpleRNN"
+    gates = 4 if kind == "LSTM" else 1
+    batch, steps = _size(rng, 2, 6), _size(rng, 3, 9)
+    ids = np.zeros((batch, steps), dtype=np.int64)
+    for row in ids:
+        length = _size(rng, 1, steps)
+        row[:length] = rng.integers(1, vocabulary, size=length)
+    layers = [
+        {"keras": "Embedding", "config": {"input_dim": vocabulary, "output_dim": dim,
+                                          "mask_zero": bool(rng.random() < 0.5)},
+         "weights": [_weights(rng, vocabulary, dim, scale=1.0)]},
+        {"keras": kind, "config": {"units": units},
+         "weights": [_weights(rng, dim, gates * units), _weights(rng, units, gates * units),
+                     _weights(rng, gates * units, scale=0.1)]},
+        {"keras": "Dense", "config": {"units": 1}, "weights": [_weights(rng, units, 1, scale=1.0), np.zeros(1)]},
+    ]
+    return {"model": {"keras": "Sequential", "input_shape": [None], "input_dtype": "int32", "layers": layers},
+            "ids": ids, "extra": _size(rng, 1, 6), "atol": 1e-5}
+
+
 REFERENCES: dict[str, object] = {
     "build_encoder": build_encoder,
+    "padding_changes_prediction": padding_changes_prediction,
     "build_model": BUILD_MODEL,
     "build_stacked_model": BUILD_STACKED_MODEL,
 }
 
 INPUT_GENERATORS: dict[str, InputGenerator] = {
     "build_encoder": generate_build_encoder,
+    "padding_changes_prediction": generate_padding_changes_prediction,
     "build_model": generate_build_model,
     "build_stacked_model": generate_build_model,
 }
@@ -134,3 +194,4 @@ MODELS = {
         "training": {"batch_size": 64, "validation_share": 0.2, "split_seed": 123},
     },
 }
+

