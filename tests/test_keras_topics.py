@@ -127,7 +127,10 @@ def test_reference_is_graded_on_the_graders_own_training(planted) -> None:
 @pytest.mark.parametrize("student", sorted(HONEST))
 def test_a_correct_model_written_another_way_keeps_the_model_points(planted, student) -> None:
     t = _tests(planted[3][student])
-    for cell in HONEST[student]:      # the exercise's own tests, in the kernel and by the grader
+    # The exercise's own tests, in the kernel and by the grader. (The training cell's kernel tests ask
+    # for the recipe of the exercise: restore_best_weights reports the last epoch's accuracy for
+    # weights of an earlier one, which its hidden test rightly refuses; the model points stay.)
+    for cell in (c for c in HONEST[student] if c != "train_model"):
         for name in (f"test_{cell}_visible", f"test_{cell}_hidden", f"{cell}_reference"):
             if name in t:
                 assert t[name].points == t[name].max_points, (name, t[name].reason)
