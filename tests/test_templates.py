@@ -156,3 +156,18 @@ def test_a_topic_uses_tensorflow_only_when_its_code_imports_it_and_its_points_ar
     assert not mentions.tensorflow
     assert info("import numpy as np\nimport keras").tensorflow and info("from tensorflow import keras").tensorflow
     assert (mentions.points, mentions.manual_points) == (6, 2)       # the override 4 + the written answer 2
+
+
+def test_only_the_keras_topics_get_tensorflow_in_their_grading_seed_cell(course_root: Path) -> None:
+    """Topic 1 names keras.layers.GRU in a docstring; its kernels must still not import TensorFlow
+    (an import of about 8 s that a cell limit cannot interrupt)."""
+    from autograder.course.notebooks import imports_tensorflow
+    from autograder.grading.workspace import seed_cell
+
+    for path in sorted((course_root / "source" / "week3_rnn").glob("*.ipynb")):
+        cells = read_notebook(path).cells
+        uses = imports_tensorflow(cells)
+        assert uses == (not path.name.startswith("01_")), path.name
+        assert ("tensorflow" in seed_cell(1234, uses).source) == uses
+    assert "keras" in "\n".join(c.source for c in read_notebook(course_root / "source" / "week3_rnn" /
+                                                                "01_rnn_basics.ipynb").cells if c.cell_type == "code")

@@ -83,6 +83,16 @@ def exercise_name(cell: NotebookNode) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+# A notebook needs TensorFlow when one of its code cells imports TensorFlow or Keras; a mention in a
+# docstring or a comment (topic 1 names keras.layers.GRU) does not count.
+_IMPORTS_TENSORFLOW = re.compile(r"^\s*(?:import|from)\s+(?:tensorflow|keras)\b", re.MULTILINE)
+
+
+def imports_tensorflow(cells) -> bool:
+    """Whether any of these code cells imports TensorFlow or Keras (the kernel then needs it seeded)."""
+    return any(c.cell_type == "code" and _IMPORTS_TENSORFLOW.search(c.source) for c in cells)
+
+
 def template_name(cell: NotebookNode) -> str | None:
     """The template a header/footer cell was rendered from (autograder/templating.py), or None."""
     name = _autograder_meta(cell).get("template")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.metadata
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.config import GraderConfig, check_points_keys
-from autograder.course.notebooks import grade_id, is_grade, is_manual, model_check, nbgrader_meta, template_name
+from autograder.course.notebooks import (grade_id, imports_tensorflow, is_grade, is_manual, model_check,
+                                         nbgrader_meta, template_name)
 from autograder.errors import ReleaseError
 
 DISTRIBUTION = "rnn-autograder"
@@ -187,11 +187,6 @@ def _title(name: str, body: list[NotebookNode]) -> str:
     return name.split("_", 1)[-1].replace("_", " ").capitalize()
 
 
-# A notebook is a TensorFlow topic when one of its own code cells imports TensorFlow or Keras (a
-# mention in a docstring or comment does not count).
-_IMPORTS_TENSORFLOW = re.compile(r"^\s*(?:import|from)\s+(?:tensorflow|keras)\b", re.MULTILINE)
-
-
 def _points(cell: NotebookNode, overrides: Mapping[str, float]) -> float:
     return float(overrides.get(grade_id(cell), nbgrader_meta(cell).get("points", 0)) or 0)
 
@@ -202,11 +197,10 @@ def notebook_info(name: str, nb: NotebookNode, *, number: int, count: int,
     config's overrides (grade_id -> points)."""
     body = _body(nb)
     overrides = points or {}
-    code = "\n".join(c.source for c in body if c.cell_type == "code")
     models = tuple(dict.fromkeys(m[0] for m in (model_check(c) for c in body) if m))
     graded = [c for c in body if is_grade(c) or is_manual(c)]
     return NotebookInfo(filename=f"{name}.ipynb", number=number, count=count, title=_title(name, body),
-                        models=models, tensorflow=bool(_IMPORTS_TENSORFLOW.search(code)),
+                        models=models, tensorflow=imports_tensorflow(body),
                         points=sum(_points(c, overrides) for c in graded),
                         manual_points=sum(_points(c, overrides) for c in graded if is_manual(c)))
 

@@ -29,6 +29,7 @@ from autograder.course.notebooks import (
     NotebookSpec,
     TestSpec,
     grade_id,
+    imports_tensorflow,
     load_source,
     read_notebook,
 )
@@ -165,9 +166,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         return _blank(spec, NotebookState.NOT_GRADED, f"not graded: {exc}")
     merged: Assembled = assemble(ctx.sources[spec.name], ctx.releases[spec.name], student_nb)
     nb = merged.notebook
-    source_text = "\n".join(c.source for c in ctx.sources[spec.name].cells if c.cell_type == "code")
-    uses_tf = "tensorflow" in source_text or "keras" in source_text
-    nb.cells.insert(0, seed_cell(config.seed, uses_tf))
+    nb.cells.insert(0, seed_cell(config.seed, imports_tensorflow(ctx.sources[spec.name].cells)))
     sol = ctx.solutions.get(spec.name)
     reference = probes.Reference(functions=sol.functions, generators=sol.generators) if sol else None
     cases = {}
