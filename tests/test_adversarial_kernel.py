@@ -274,7 +274,12 @@ def test_a_disguised_keras_layer_gains_nothing(tmp_path: Path, course_root: Path
     lstm_tests = {t.grade_id for t in spec.tests if t.exercise == "build_lstm"}
     honest = {t.test: t for t in graded["honest"].tests}
     assert all(honest[t].points == honest[t].max_points for t in lstm_tests), [honest[t].reason for t in lstm_tests]
-    assert all(t.points == t.max_points for t in honest.values() if t.kind != "model"), \
+    # Left out: the models (measured after the capped training), the written answer (it waits for a
+    # TA) and the visible test that the trained forecaster beats the last value (the one-batch training
+    # of the shortcut does not, by design).
+    unscored = {"model", "manual"}
+    assert all(t.points == t.max_points for t in honest.values()
+               if t.kind not in unscored and t.test != "test_lstm_beats_last_value"), \
         [(t.test, t.reason) for t in honest.values() if t.points < t.max_points]
     assert graded["disguised_gru"].score <= graded["plain_gru"].score
     tests = {t.test: t for t in graded["disguised_gru"].tests}

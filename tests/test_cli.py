@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from conftest import recorded_submissions
 from rnn_basics_points import AUTOGRADED_MAX, MANUAL_MAX, MAX
+from autograder.course.notebooks import notebook_spec, read_notebook
 
 AUTOGRADER = Path(sys.executable).parent / "autograder"
 
@@ -117,7 +118,10 @@ def test_demo_prints_the_table_and_paths(scratch_course: Path, tmp_path: Path) -
                      "Trained models, measured by the grader on held-out data", "data: sentiment source=embedded"):
         assert expected in result.stdout
     total = next(line for line in result.stdout.splitlines() if line.startswith("grace_all_topics") and "TOTAL" in line)
-    written = MANUAL_MAX     # topic 1's written answer waits for a TA: every autograded point, and nothing more
+    # every notebook's written answers wait for a TA: every autograded point, and nothing more
+    written = sum(t.points for path in sorted((scratch_course / "source" / "week3_rnn").glob("*.ipynb"))
+                  for t in notebook_spec(path.stem, path, read_notebook(path)).tests if t.manual)
+    assert written > MANUAL_MAX                               # topic 1's and the other notebooks'
     assert float(total.split()[2]) == float(total.split()[4]) - written, total
     assert (tmp_path / "demo" / "grades.csv").is_file()
     assert not (scratch_course / "gradebook.db").exists()      # the demo never touches the course gradebook
