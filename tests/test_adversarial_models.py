@@ -131,11 +131,22 @@ def _notes(result) -> str:
     return " | ".join(n.text for n in result.notes)
 
 
+def _training_windows() -> int:
+    """24-hour windows of the notebook's training cut (its first 80 %) of the grading series."""
+    from autograder.data import grading_data
+
+    hours = len(grading_data("weather", source="embedded", cache="unused").train)
+    return int(hours * 0.8) - 24
+
+
+_TRAINING_WINDOWS = _training_windows()
+
+
 def test_honest_controls_are_trained_and_measured_by_the_grader(graded) -> None:
     for student, epochs in (("honest", 2), ("honest_three_epochs", 3)):
         t, m = _t(graded[student]), _metric(graded[student])
         assert t[ARCHITECTURE].points == 2 and t[METRIC].status in ("passed", "partial", "failed")
-        assert m.value is not None and m.epochs == epochs and m.examples == 5581 and not m.capped
+        assert m.value is not None and m.epochs == epochs and m.examples == _TRAINING_WINDOWS and not m.capped
         assert m.own_value is not None and "after the grader's training (%d epochs" % epochs in t[METRIC].reason
         assert "possible training on held-out data" not in _notes(graded[student])
 
@@ -144,7 +155,8 @@ def test_smuggled_model_with_forged_history_gains_nothing_and_is_flagged(graded)
     honest, attack = _metric(graded["honest"]), _metric(graded["smuggled"])
     assert attack.epochs == 2 and attack.value == pytest.approx(honest.value, abs=0.02)
     assert _t(graded["smuggled"])[METRIC].points <= _t(graded["honest"])[METRIC].points + 0.5
-    assert attack.own_value < attack.value - 0.06                # the smuggled weights know the held-out hours
+    margin = load_config(Path(__file__).resolve().parents[1]).models.flag_margin["temp_lstm.mae"]
+    assert attack.own_value < attack.value - margin              # the smuggled weights know the held-out hours
     assert "possible training on held-out data" in _notes(graded["smuggled"])
 
 
