@@ -67,7 +67,7 @@ thresholds = {
     "sentiment_embedding_bag.accuracy": {"min": 0.65, "target": 0.78},   # baseline 0.50
     "sentiment_bilstm.accuracy": {"min": 0.65, "target": 0.78},          # baseline 0.50
     "char_gru.loss": {"min": 3.0, "target": 1.95},        # nats/char; unigram baseline 3.33, ln(vocab) 4.4
-    "temp_lstm.mae": {"min": 0.619, "target": 0.607},     # °C; last-value baseline 0.629 (must also be beaten)
+    "temp_lstm.mae": {"min": 0.618, "target": 0.607},     # °C; last-value baseline 0.629 (must also be beaten)
 }
 # Training budget per model: more epochs or parameters than this scores 0 on the metric.
 budgets = {
