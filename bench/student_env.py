@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.config import load_config  # noqa: E402
+from autograder.course.selfcheck import GUARD_ENV  # noqa: E402  (set: the self-check cell does nothing)
 from autograder.data import write_training_files  # noqa: E402
 from autograder.grading.pipeline import load_context  # noqa: E402
 from autograder.qa.samples import fill, reference_answers  # noqa: E402
@@ -47,7 +48,6 @@ from autograder.qa.samples import fill, reference_answers  # noqa: E402
 # Seconds a student may wait for "Run All" of an answered notebook on a 2-core laptop.
 BUDGET_S = {"01_rnn_basics": 60, "02_word_embeddings": 60, "03_text_classification": 120,
             "04_text_generation": 120, "05_time_series": 60}
-SELF_CHECK_GUARD = "COURSE_SELFCHECK_RUNNING"    # selfcheck.py: set, the self-check cell does nothing
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tiny_shakespeare" / "input.txt"
 
 # Runs inside the student environment: the notebook, timed cell by cell, as JSON on stdout.
@@ -116,7 +116,7 @@ def run_once(python: Path, name: str, nb, ctx, shakespeare: Path, *, self_check:
         (work / "runner.py").write_text(RUNNER)
         env = plain_env(home)
         if not self_check:
-            env[SELF_CHECK_GUARD] = "1"
+            env[GUARD_ENV] = "1"
         data = "none"
         if name in ctx.data:
             split = ctx.data[name]

@@ -132,21 +132,21 @@ def _notes(result) -> str:
 
 
 def _training_windows() -> int:
-    """24-hour windows of the notebook's training cut (its first 80 %) of the grading series."""
+    """Windows of the notebook's training cut of the grading series, by the grader's own forecast recipe."""
     from autograder.data import grading_data
+    from autograder.data.feeding import recipe
 
+    plan = recipe("forecast")
     hours = len(grading_data("weather", source="embedded", cache="unused").train)
-    return int(hours * 0.8) - 24
-
-
-_TRAINING_WINDOWS = _training_windows()
+    return int(hours * plan["train_share"]) - plan["input_width"]
 
 
 def test_honest_controls_are_trained_and_measured_by_the_grader(graded) -> None:
+    windows = _training_windows()
     for student, epochs in (("honest", 2), ("honest_three_epochs", 3)):
         t, m = _t(graded[student]), _metric(graded[student])
         assert t[ARCHITECTURE].points == 2 and t[METRIC].status in ("passed", "partial", "failed")
-        assert m.value is not None and m.epochs == epochs and m.examples == _TRAINING_WINDOWS and not m.capped
+        assert m.value is not None and m.epochs == epochs and m.examples == windows and not m.capped
         assert m.own_value is not None and "after the grader's training (%d epochs" % epochs in t[METRIC].reason
         assert "possible training on held-out data" not in _notes(graded[student])
 
