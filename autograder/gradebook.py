@@ -460,6 +460,18 @@ def _result_keys(conn, assignment: str) -> dict[str, str]:
     return held_keys(conn.execute(text(KEYS_SQL), {"assignment": assignment}), conn.execute(text(HELD_SQL)).scalars())
 
 
+def _structure(spec: AssignmentSpec, due) -> tuple:
+    """The due date and every (notebook, kind, cell, max score, cell type) that `sync_assignment`
+    writes, sorted: equal to `Gradebook._structure_in_db` exactly when the tables are current."""
+    cells = []
+    for nb in spec.notebooks:
+        for test in nb.tests:
+            cells.append((nb.name, "task" if test.task else "grade", test.grade_id, float(test.points),
+                          test.cell_type))
+        cells += [(nb.name, "solution", solution, None, None) for solution in nb.solutions]
+    return due, tuple(sorted(cells, key=repr))
+
+
 class Gradebook:
     """Open with `with Gradebook(config) as gb:`; every write commits one submission atomically."""
 
@@ -487,21 +499,61 @@ class Gradebook:
 
     # ---- the assignment's structure (mirrors what nbgrader's SaveCells stores) ----
     def sync_assignment(self, spec: AssignmentSpec) -> None:
-        """Create or update the assignment, its notebooks and graded cells in nbgrader's tables."""
-        gb = self._nb
-        due = self._due
-        gb.update_or_create_assignment(spec.name, duedate=due)
-        for nb in spec.notebooks:
-            gb.update_or_create_notebook(nb.name, spec.name)
-            for test in nb.tests:
-                if test.task:
-                    gb.update_or_create_task_cell(test.grade_id, nb.name, spec.name,
-                                                  max_score=test.points, cell_type=test.cell_type)
-                else:
-                    gb.update_or_create_grade_cell(test.grade_id, nb.name, spec.name,
-                                                   max_score=test.points, cell_type=test.cell_type)
-            for solution in nb.solutions:
-                gb.update_or_create_solution_cell(solution, nb.name, spec.name)
+        """Create or update the assignment, its notebooks and graded cells in nbgrader's tables.
+
+        The rows are nbgrader's own ORM objects, as its `update_or_create_*` calls write them, but
+        in one transaction: those calls commit after every cell (about 120 commits and 2 s on a fresh
+        gradebook for this course), and a failure half-way would leave half an assignment. When the
+        stored structure already equals the spec's (every re-grade), nothing is written. Cells that
+        left the spec stay, as with nbgrader's calls."""
+        from nbgrader import api as nb_api
+
+        if self._structure_in_db(spec.name) == _structure(spec, self._due):
+            return
+        db = self._nb.db
+        try:
+            assignment = db.execute(select(nb_api.Assignment).filter_by(name=spec.name)).scalar_one_or_none()
+            if assignment is None:
+                assignment = nb_api.Assignment(name=spec.name, course_id=self._nb.course_id)
+                db.add(assignment)
+            assignment.duedate = self._due
+            notebooks = {nb.name: nb for nb in assignment.notebooks}
+            for nb in spec.notebooks:
+                notebook = notebooks.get(nb.name)
+                if notebook is None:
+                    notebook = nb_api.Notebook(name=nb.name, assignment=assignment)
+                    db.add(notebook)
+                kinds = {"grade": (nb_api.GradeCell, notebook.grade_cells),
+                         "task": (nb_api.TaskCell, notebook.task_cells),
+                         "solution": (nb_api.SolutionCell, notebook.solution_cells)}
+                held = {(kind, c.name): c for kind, (_, group) in kinds.items() for c in group}
+                wanted = [("task" if t.task else "grade", t.grade_id, {"max_score": t.points, "cell_type": t.cell_type})
+                          for t in nb.tests] + [("solution", name, {}) for name in nb.solutions]
+                for kind, name, fields in wanted:
+                    cell = held.get((kind, name))
+                    if cell is None:
+                        cell = kinds[kind][0](name=name, notebook=notebook)
+                        db.add(cell)
+                    for field, value in fields.items():
+                        setattr(cell, field, value)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    def _structure_in_db(self, assignment: str) -> tuple:
+        """What `_structure` describes, as nbgrader's tables hold it now (() before the first sync)."""
+        from nbgrader import api as nb_api
+
+        db = self._nb.db
+        found = db.execute(select(nb_api.Assignment).filter_by(name=assignment)).scalar_one_or_none()
+        if found is None:
+            return ()
+        cells = [(nb.name, kind, c.name, getattr(c, "max_score", None), getattr(c, "cell_type", None))
+                 for nb in found.notebooks
+                 for kind, group in (("grade", nb.grade_cells), ("task", nb.task_cells), ("solution", nb.solution_cells))
+                 for c in group]
+        return found.duedate, tuple(sorted(cells, key=repr))
 
     # ---- recording ------------------------------------------------------------------
     def record(self, result: SubmissionResult) -> None:
@@ -531,29 +583,30 @@ class Gradebook:
             before = {(n, t): digest for n, t, digest in db.execute(select(c.notebook, c.test, c.answer_sha256).where(
                 c.student == result.student, c.assignment == result.assignment, c.answer_sha256 != ""))}
             remark: dict[str, list[str]] = {}
-            for nb_result in result.notebooks:
-                notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
-                sub_nb = next((s for s in submitted.notebooks if s.notebook_id == notebook.id), None)
-                if sub_nb is None:
-                    sub_nb = nb_api.SubmittedNotebook(notebook=notebook, assignment=submitted)
-                    db.add(sub_nb)
-                grades = {g.cell_id: g for g in sub_nb.grades}
-                for cell in [*notebook.grade_cells, *notebook.task_cells]:
-                    grade = grades.get(cell.id) or nb_api.Grade(cell_id=cell.id, notebook=sub_nb)
-                    test = next((t for t in nb_result.tests if t.test == cell.name), None)
-                    # an answer waiting for a TA has no automatic score (nbgrader's determine_grade)
-                    grade.auto_score = None if test and test.status == MANUAL else (test.points if test else 0.0)
-                    old = before.get((nb_result.notebook, cell.name))
-                    if grade.manual_score is not None and test and old and test.answer_sha256 != old:
-                        remark.setdefault(nb_result.notebook, []).append(cell.name)
-                    # nbgrader's SaveAutoGrades rule; manual_score and extra_credit stay the TA's
-                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-                    db.add(grade)
-                for cell in [*notebook.solution_cells, *notebook.task_cells]:
-                    if not any(c.cell_id == cell.id for c in sub_nb.comments):
-                        db.add(nb_api.Comment(cell_id=cell.id, notebook=sub_nb))
-                sub_nb.late_submission_penalty = (
-                    round(result.penalty * nb_result.score / raw, 6) if raw > 0 and result.penalty else None)
+            with db.no_autoflush:       # one flush below, not one per lazy load of nbgrader's cells
+                for nb_result in result.notebooks:
+                    notebook = next(n for n in assignment.notebooks if n.name == nb_result.notebook)
+                    sub_nb = next((s for s in submitted.notebooks if s.notebook_id == notebook.id), None)
+                    if sub_nb is None:
+                        sub_nb = nb_api.SubmittedNotebook(notebook=notebook, assignment=submitted)
+                        db.add(sub_nb)
+                    grades = {g.cell_id: g for g in sub_nb.grades}
+                    for cell in [*notebook.grade_cells, *notebook.task_cells]:
+                        grade = grades.get(cell.id) or nb_api.Grade(cell_id=cell.id, notebook=sub_nb)
+                        test = next((t for t in nb_result.tests if t.test == cell.name), None)
+                        # an answer waiting for a TA has no automatic score (nbgrader's determine_grade)
+                        grade.auto_score = None if test and test.status == MANUAL else (test.points if test else 0.0)
+                        old = before.get((nb_result.notebook, cell.name))
+                        if grade.manual_score is not None and test and old and test.answer_sha256 != old:
+                            remark.setdefault(nb_result.notebook, []).append(cell.name)
+                        # nbgrader's SaveAutoGrades rule; manual_score and extra_credit stay the TA's
+                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                        db.add(grade)
+                    for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                        if not any(c.cell_id == cell.id for c in sub_nb.comments):
+                            db.add(nb_api.Comment(cell_id=cell.id, notebook=sub_nb))
+                    sub_nb.late_submission_penalty = (
+                        round(result.penalty * nb_result.score / raw, 6) if raw > 0 and result.penalty else None)
 
             db.flush()          # nbgrader's ids (submitted.id) are given at the flush
             for table in ROW_TYPES:

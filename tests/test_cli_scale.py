@@ -92,6 +92,7 @@ def test_grade_prints_one_line_per_student_and_a_short_summary(class_of_300, mon
     assert "rnn_forward returned shape" not in out        # per-test reasons only with --details
 
 
+@pytest.mark.slow      # the class of 300 takes 36 s to record
 def test_grade_details_prints_every_lost_test(class_of_300, monkeypatch, capsys) -> None:
     root, results = class_of_300
     code, out = _grade_output(root, results[:12], monkeypatch, capsys, "--details")
@@ -111,6 +112,7 @@ def test_scores_reprints_one_student_from_the_gradebook(class_of_300) -> None:
     assert f"{topic1_max - 1:g} / {topic1_max:g}" in shown.stdout
 
 
+@pytest.mark.slow      # the class of 300 takes 36 s to record
 def test_recorded_results_are_the_graded_ones(class_of_300) -> None:
     root, results = class_of_300
     with open_gradebook(load_config(root)) as gb:

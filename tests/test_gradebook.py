@@ -319,3 +319,87 @@ def test_a_gradebook_of_a_newer_version_is_refused(gradebook_config) -> None:
     db.close()
     with pytest.raises(AutograderError, match="newer autograder"):
         Gradebook(gradebook_config)
+
+
+def _nbgrader_structure(path: Path) -> list[tuple]:
+    """nbgrader's assignment, notebook and cell rows of a gradebook file, without their generated ids."""
+    with sqlite3.connect(path) as conn:
+        assignments = conn.execute("select name, duedate, course_id from assignment order by name").fetchall()
+        notebooks = conn.execute("select a.name, n.name from notebook n join assignment a on a.id = n.assignment_id "
+                                 "order by n.name").fetchall()
+        cells = conn.execute(
+            "select a.name, n.name, c.type, c.name, g.max_score, g.cell_type, t.max_score, t.cell_type "
+            "from base_cell c join notebook n on n.id = c.notebook_id join assignment a on a.id = n.assignment_id "
+            "left join grade_cells g on g.id = c.id left join task_cells t on t.id = c.id "
+            "order by n.name, c.name").fetchall()
+    return [*assignments, *notebooks, *cells]
+
+
+def _sync_with_nbgraders_calls(gb: Gradebook, spec) -> None:
+    """The structure written with nbgrader's own update_or_create_* API, one commit per cell."""
+    nb = gb._nb
+    nb.update_or_create_assignment(spec.name, duedate=gb._due)
+    for notebook in spec.notebooks:
+        nb.update_or_create_notebook(notebook.name, spec.name)
+        for t in notebook.tests:
+            add = nb.update_or_create_task_cell if t.task else nb.update_or_create_grade_cell
+            add(t.grade_id, notebook.name, spec.name, max_score=t.points, cell_type=t.cell_type)
+        for name in notebook.solutions:
+            nb.update_or_create_solution_cell(name, notebook.name, spec.name)
+
+
+def test_sync_writes_what_nbgraders_own_calls_write(gradebook_config, tmp_path: Path) -> None:
+    spec, _ = load_source(gradebook_config)
+    with Gradebook(gradebook_config) as gb:
+        gb.sync_assignment(spec)
+    theirs = gradebook_config.with_gradebook(tmp_path / "nbgrader.db")
+    with Gradebook(theirs) as gb:
+        _sync_with_nbgraders_calls(gb, spec)
+    ours = _nbgrader_structure(tmp_path / "gb.db")
+    assert ours == _nbgrader_structure(tmp_path / "nbgrader.db")
+    assert len(ours) == 1 + len(spec.notebooks) + sum(len(nb.tests) + len(nb.solutions) for nb in spec.notebooks)
+
+
+def test_sync_of_an_unchanged_spec_writes_nothing_and_a_change_is_written(gradebook_config, tmp_path: Path) -> None:
+    spec, _ = load_source(gradebook_config)
+    with Gradebook(gradebook_config) as gb:
+        gb.sync_assignment(spec)
+    before = _nbgrader_structure(tmp_path / "gb.db")
+    with Gradebook(gradebook_config) as gb:
+        gb.sync_assignment(spec)
+        assert not gb._nb.db.dirty and not gb._nb.db.new
+    assert _nbgrader_structure(tmp_path / "gb.db") == before
+    first = spec.notebooks[0]
+    test = first.tests[0]
+    heavier = dataclasses.replace(spec, notebooks=(dataclasses.replace(
+        first, tests=(dataclasses.replace(test, points=test.points + 3), *first.tests[1:])), *spec.notebooks[1:]))
+    with Gradebook(gradebook_config) as gb:
+        gb.sync_assignment(heavier)
+    after = _nbgrader_structure(tmp_path / "gb.db")
+    changed = [row for row in after if row not in before]
+    assert [row[1:4] for row in changed] == [(first.name, "GradeCell", test.grade_id)]
+    assert changed[0][4] == test.points + 3
+
+
+def test_a_sync_that_fails_half_way_leaves_no_half_assignment(gradebook_config, tmp_path: Path, monkeypatch) -> None:
+    from nbgrader import api as nb_api
+
+    spec, _ = load_source(gradebook_config)
+    made = []
+    real_init = nb_api.SolutionCell.__init__
+
+    def fail_on_the_third(self, *args, **kwargs):
+        made.append(kwargs.get("name"))
+        if len(made) == 3:
+            raise RuntimeError("disk full")
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(nb_api.SolutionCell, "__init__", fail_on_the_third)
+    with Gradebook(gradebook_config) as gb:
+        with pytest.raises(RuntimeError, match="disk full"):
+            gb.sync_assignment(spec)
+    assert _nbgrader_structure(tmp_path / "gb.db") == []
+    monkeypatch.undo()
+    with Gradebook(gradebook_config) as gb:
+        gb.sync_assignment(spec)
+    assert len(_nbgrader_structure(tmp_path / "gb.db")) > 100
