@@ -25,7 +25,7 @@ from typing import Sequence
 from autograder import __version__
 from autograder.cli.format import format_intake, format_scores, format_students, format_summary
 from autograder.config import GraderConfig, config_as_dict, load_config
-from autograder.errors import AutograderError
+from autograder.errors import AutograderError, SubmissionError
 
 
 def _config(args: argparse.Namespace) -> GraderConfig:
@@ -101,6 +101,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.run.batch import default_workers, grade_path
 
     config = _config(args)
+    if not Path(args.path).exists():    # named before the release check, which reads every notebook
+        raise SubmissionError(f"{args.path} does not exist")
     if not _release_is_current(config, allow_stale=args.allow_stale):
         return 1
     executed = config.course_root / "autograded"
