@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,41 @@ def scratch_course(tmp_path: Path) -> Path:
     for name in ("source", "release", "solutions"):
         shutil.copytree(COURSE_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     return root
+
+
+# `autograder validate` with every mutant: at least 3x its time on a quiet 2-core machine (README
+# "Validation with mutants"), so a busy CI machine does not fail it.
+VALIDATE_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class FullValidation:
+    """One run of the whole `autograder validate` command (every notebook, every mutant)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    rows: tuple[dict[str, str], ...]      # the mutant table written by --report, one row per mutant
+
+    def lost(self, mutant: str) -> set[str]:
+        """The tests a mutant made lose points (the CSV's killed_by: "test (-points); ...")."""
+        row = next(r for r in self.rows if r["mutant"] == mutant)
+        return {item.rsplit(" (-", 1)[0] for item in row["killed_by"].split("; ") if item.endswith(")")}
+
+
+@pytest.fixture(scope="session")
+def full_validation(tmp_path_factory) -> FullValidation:
+    """`autograder validate --report` on the real course, run once for the tests that read it (the
+    command's exit and summary, and topic 1's mutants one by one)."""
+    import csv
+    import subprocess
+
+    table = tmp_path_factory.mktemp("validate") / "mutants.csv"
+    done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "validate", "--no-progress",
+                           "--report", str(table)], cwd=COURSE_ROOT, capture_output=True, text=True,
+                          timeout=VALIDATE_TIMEOUT_S)
+    rows = tuple(csv.DictReader(table.open(encoding="utf-8"))) if table.is_file() else ()
+    return FullValidation(done.returncode, done.stdout, done.stderr, rows)
 
 
 @pytest.fixture(scope="session")
