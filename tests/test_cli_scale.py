@@ -50,6 +50,7 @@ def class_of_300(tmp_path_factory):
     shutil.copy(COURSE_ROOT / "grader_config.py", root / "grader_config.py")
     for name in ("source", "release", "solutions"):
         shutil.copytree(COURSE_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "submitted").mkdir()        # the folder `grade` is given (its grading is replaced below)
     config = load_config(root)
     spec, _ = load_source(config)
     results = [_result(spec, i) for i in range(STUDENTS)]
