@@ -460,16 +460,16 @@ def _result_keys(conn, assignment: str) -> dict[str, str]:
     return held_keys(conn.execute(text(KEYS_SQL), {"assignment": assignment}), conn.execute(text(HELD_SQL)).scalars())
 
 
+def _cells(nb) -> list[tuple[str, str, float | None, str | None]]:
+    """(kind, name, max score, cell type) of every cell of a notebook spec that nbgrader's tables hold."""
+    return [("task" if t.task else "grade", t.grade_id, float(t.points), t.cell_type) for t in nb.tests] + \
+        [("solution", name, None, None) for name in nb.solutions]
+
+
 def _structure(spec: AssignmentSpec, due) -> tuple:
     """The due date and every (notebook, kind, cell, max score, cell type) that `sync_assignment`
     writes, sorted: equal to `Gradebook._structure_in_db` exactly when the tables are current."""
-    cells = []
-    for nb in spec.notebooks:
-        for test in nb.tests:
-            cells.append((nb.name, "task" if test.task else "grade", test.grade_id, float(test.points),
-                          test.cell_type))
-        cells += [(nb.name, "solution", solution, None, None) for solution in nb.solutions]
-    return due, tuple(sorted(cells, key=repr))
+    return due, tuple(sorted(((nb.name, *cell) for nb in spec.notebooks for cell in _cells(nb)), key=repr))
 
 
 class Gradebook:
@@ -527,15 +527,13 @@ class Gradebook:
                          "task": (nb_api.TaskCell, notebook.task_cells),
                          "solution": (nb_api.SolutionCell, notebook.solution_cells)}
                 held = {(kind, c.name): c for kind, (_, group) in kinds.items() for c in group}
-                wanted = [("task" if t.task else "grade", t.grade_id, {"max_score": t.points, "cell_type": t.cell_type})
-                          for t in nb.tests] + [("solution", name, {}) for name in nb.solutions]
-                for kind, name, fields in wanted:
+                for kind, name, max_score, cell_type in _cells(nb):
                     cell = held.get((kind, name))
                     if cell is None:
                         cell = kinds[kind][0](name=name, notebook=notebook)
                         db.add(cell)
-                    for field, value in fields.items():
-                        setattr(cell, field, value)
+                    if kind != "solution":
+                        cell.max_score, cell.cell_type = max_score, cell_type
             db.commit()
         except BaseException:
             db.rollback()
