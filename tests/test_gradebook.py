@@ -405,26 +405,3 @@ def test_a_sync_that_fails_half_way_leaves_no_half_assignment(gradebook_config, 
         gb.sync_assignment(spec)
     assert len(_nbgrader_structure(tmp_path / "gb.db")) > 100
 
-
-def test_opening_the_gradebook_leaves_nbgraders_server_extensions_unimported(gradebook_config) -> None:
-    """nbgrader's package __init__ imports its Jupyter server extensions (jupyter_server, tornado
-    handlers); the grader's processes register the package without it (autograder/__init__.py)."""
-    import subprocess
-    import sys
-
-    probe = ("import json, sys\n{before}\nimport nbgrader.api, nbgrader.plugins\n"
-             "print(json.dumps([nbgrader.__version__, 'jupyter_server' in sys.modules, "
-             "'nbgrader.server_extensions' in sys.modules]))\n")
-    opened = (f"from autograder.config import load_config\nfrom autograder.gradebook import Gradebook\n"
-              f"from pathlib import Path\nconfig = load_config(Path({str(gradebook_config.course_root)!r}))"
-              f".with_gradebook(Path({str(gradebook_config.gradebook_path)!r}))\nGradebook(config).__exit__()")
-
-    def run(before: str) -> list:
-        done = subprocess.run([sys.executable, "-c", probe.format(before=before)], capture_output=True, text=True,
-                              timeout=120, check=True)
-        return json.loads(done.stdout.splitlines()[-1])
-
-    from importlib.metadata import version
-
-    assert run(opened) == [version("nbgrader"), False, False]
-    assert run("") == [version("nbgrader"), True, True]          # nbgrader imported whole: both are loaded
