@@ -237,7 +237,7 @@ def build_lstm(input_width: int = 24) -> keras.Model:
 
 def _fast_training(course_root: Path, answers: dict[str, str]) -> dict[str, str]:
     """The answers with the [[fast]] shortcut of mutants/05 in the training cell (one short epoch)."""
-    from autograder.qa.mutants import parse_mutant_file
+    from autograder.course.mutants import parse_mutant_file
 
     (edit,) = parse_mutant_file(course_root / "mutants" / f"{TOPIC5}.toml", TOPIC5).fast
     assert edit.find in answers[edit.cell]

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
-from autograder.course.notebooks import grade_id, is_grade, is_solution
-from autograder.grading.pipeline import load_context
-from autograder.qa.mutants import (
+from autograder.course.mutants import (
     MutantError,
     check,
     load_mutants,
     parse_mutant_file,
     submission,
 )
+from autograder.course.notebooks import grade_id, is_grade, is_solution
+from autograder.grading.pipeline import load_context
 
 TOPIC1 = "01_rnn_basics"
 AUTOGRADER = Path(sys.executable).parent / "autograder"

@@ -31,15 +31,15 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import GraderConfig, with_training_cap
-from autograder.errors import AutograderError
-from autograder.grading.pipeline import load_context
-from autograder.qa.mutants import (
+from autograder.course.mutants import (
     Mutant,
     MutantSet,
     fast_reference,
     load_mutants,
     submission,
 )
+from autograder.errors import AutograderError
+from autograder.grading.pipeline import load_context
 from autograder.results import NotebookResult, NotebookState, SubmissionResult, TestResult
 from autograder.run.batch import default_workers, grade_path
 

@@ -206,7 +206,7 @@ def load_mutants(folder: Path, spec_notebooks: tuple[NotebookSpec, ...],
     for spec in spec_notebooks:
         path = Path(folder) / f"{spec.name}.toml"
         if not path.is_file():
-            raise MutantError(f"{path} is missing: every notebook needs mutants (see autograder/mutants.py)")
+            raise MutantError(f"{path} is missing: every notebook needs mutants (see autograder/course/mutants.py)")
         mutant_set = parse_mutant_file(path, spec.name)
         check(mutant_set, spec, sources[spec.name])
         sets.append(mutant_set)
