@@ -26,8 +26,8 @@ HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "mae": False}   # the metri
 class NoteKind(str, Enum):
     """What a note is about. The class report's flags and the feedback pages sort notes by kind,
     never by their text. Each kind is created where its event happens (grading/pipeline.py,
-    grading/assemble.py, intake/discover.py); reports/report.py maps every kind to a flag or says
-    why it is not flagged (tests/test_notes.py keeps the two in step)."""
+    grading/assemble.py, intake/discover.py, grading/verdicts/diagnosis.py); reports/report.py maps
+    every kind to a flag or says why it is not flagged (tests/test_notes.py keeps the two in step)."""
 
     TAMPERING = "tampering"      # test or locked cells edited, deleted or duplicated: restored from the source
     ANSWER_CELLS = "answer_cells"   # answer cells missing (graded as unanswered) or duplicated (the last one graded)
@@ -40,6 +40,7 @@ class NoteKind(str, Enum):
     METRIC = "metric"            # the notebook's reported metric differs from the measured one
     LATE = "late"                # submitted after the due date
     MANUAL = "manual"            # answers that wait for a TA's grade
+    DIAGNOSIS = "diagnosis"      # a failing function behaves like a planted mistake of mutants/
     OTHER = "other"              # a note of an older gradebook that matched no kind when it was upgraded
 
 

@@ -3,7 +3,9 @@
 Stages for each notebook of a submission:
   read (intake problems -> 0 with a reason) -> assemble (restore tests, splice answers)
   -> execute (fresh kernel in a private workspace, seeded, time-limited)
-  -> kernel verdicts (test cells) + reference verdicts (probes, in this process).
+  -> kernel verdicts (test cells) + reference verdicts (probes, in this process)
+  -> a diagnosis of each failed comparison against the notebook's mutants (`verdicts/diagnosis.py`):
+     DIAGNOSIS notes only, never points.
 Manually graded answers and task cells are left for a TA (`manual_verdict`: status ``manual``, 0
 autograded points, and a MANUAL note on the notebook); an answer left as released scores 0.
 """
@@ -15,7 +17,7 @@ import datetime as dt
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -24,6 +26,8 @@ from nbformat import NotebookNode
 
 from autograder import __version__
 from autograder.config import GraderConfig
+from autograder.course.mutants import check as check_mutants
+from autograder.course.mutants import parse_mutant_file
 from autograder.course.notebooks import (
     AssignmentSpec,
     NotebookSpec,
@@ -41,7 +45,7 @@ from autograder.grading.assemble import Assembled, assemble, read_submission
 from autograder.grading.execute import StopCause
 from autograder.grading.keys import source_digest
 from autograder.grading.sandbox import SandboxPlan
-from autograder.grading.verdicts import models, probes
+from autograder.grading.verdicts import diagnosis, models, probes
 from autograder.grading.verdicts.kernel import (
     MAX_REASON,
     RESTORED_NOTE,
@@ -97,6 +101,8 @@ class GradingContext:
                                        # a LazySplits from load_context: loaded on first use
     release_dir: Path
     source_digest: str = ""            # sha256 over source notebooks and solutions: part of each result key
+    mistakes: Mapping[str, diagnosis.KnownMistakes] = field(default_factory=dict)   # notebook -> its mutants,
+                                       # for the diagnosis of failed comparisons (none: no diagnosis)
 
     def load_data(self) -> None:
         """Load every grading dataset now: a batch with work calls this before its first kernel, so a
@@ -129,7 +135,24 @@ def load_context(config: GraderConfig) -> GradingContext:
             datasets[nb.name] = sol.dataset
     return GradingContext(config=config, spec=spec, sources=sources, releases=releases,
                           solutions=solutions, data=LazySplits(datasets, config), release_dir=release_dir,
-                          source_digest=source_digest(spec.source_dir, config.course_root / "solutions"))
+                          source_digest=source_digest(spec.source_dir, config.course_root / "solutions"),
+                          mistakes=known_mistakes(config, spec, sources, solutions))
+
+
+def known_mistakes(config: GraderConfig, spec: AssignmentSpec, sources: Mapping[str, NotebookNode],
+                   solutions: Mapping[str, TopicSolutions]) -> dict[str, diagnosis.KnownMistakes]:
+    """notebook -> its mutants (`mutants/<notebook>.toml`), for notebooks with probes; a notebook without
+    a mutant file gets no diagnosis, a file that does not fit the source stops with its MutantError."""
+    found = {}
+    cache = config.data.cache_path / diagnosis.CACHE_FOLDER
+    for nb in spec.notebooks:
+        path = config.course_root / "mutants" / f"{nb.name}.toml"
+        if not nb.probes or nb.name not in solutions or not path.is_file():
+            continue
+        mutant_set = parse_mutant_file(path, nb.name)
+        check_mutants(mutant_set, nb, sources[nb.name])
+        found[nb.name] = diagnosis.KnownMistakes.build(sources[nb.name], mutant_set, cache=cache)
+    return found
 
 
 # How each cause of an early stop is recorded: a note of this kind (the notebook is graded), or,
@@ -169,10 +192,13 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     nb.cells.insert(0, seed_cell(config.seed, imports_tensorflow(ctx.sources[spec.name].cells)))
     sol = ctx.solutions.get(spec.name)
     reference = probes.Reference(functions=sol.functions, generators=sol.generators) if sol else None
-    cases = {}
+    cases, diagnostic = {}, {}
     if spec.probes and reference is not None:
         cases = probes.draw_inputs(reference, spec.probes, policy=config.reference, student=student)
-        probes.write_inputs(workdir, cases)
+        if spec.name in ctx.mistakes:
+            diagnostic = diagnosis.diagnostic_cases(reference, spec.probes)
+        probes.write_inputs(workdir, cases, extra={p: {diagnosis.case_name(i): kw for i, kw in enumerate(runs)}
+                                                   for p, runs in diagnostic.items()})
         nb.cells.append(nbformat.v4.new_code_cell(probes.harness_cell_source(),
                                                   metadata={INJECTED: True}, id="autograder-probes"))
     copy_release_files(ctx.release_dir, workdir)
@@ -201,6 +227,12 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
             if test.grade_id in merged.restored:
                 verdict = dataclasses.replace(verdict, reason=verdict.reason + RESTORED_NOTE)
             checks[test.grade_id] = GraderCheck(probes.check_kind(reference, test.probe), test.probe, verdict)
+    diagnoses: dict[Note, None] = {}
+    for test in spec.tests:
+        if test.probe in diagnostic and checks[test.grade_id].verdict.status == "failed":
+            diagnoses.update(dict.fromkeys(diagnosis.diagnose(test.probe, outputs, reference=reference,
+                                                              known=ctx.mistakes[spec.name],
+                                                              cases=diagnostic[test.probe], policy=config.reference)))
     results = []
     for test in spec.tests:
         if test.manual:
@@ -233,7 +265,7 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
         notes += (Note(STOP_NOTES[execution.cause], execution.stopped),)
     flags = tuple(note for n, m in measured.items() for note in models.model_notes(model_specs[n], m, config=config))
     return NotebookResult(notebook=spec.name, tests=tuple(results), runtime_s=round(execution.runtime_s, 3),
-                          state=state, problem=problem, notes=notes + flags,
+                          state=state, problem=problem, notes=notes + flags + tuple(diagnoses),
                           datasets=(split.describe(),) if split is not None else (),
                           metrics=tuple(ModelMetric(model=n, metric=sol.models[n]["metric"], value=m.value,
                                                     baseline=m.baseline, reported=m.reported, epochs=m.epochs,

@@ -12,7 +12,9 @@ source or traceback is ever stored. Definitions:
 - a student's score is nbgrader's total: the autograder's points plus the TAs' scores from formgrader
   (`Gradebook.totals`), final = score - late penalty; the cells that still wait for a TA are counted;
 - flags come from types only: a notebook's state (`STATE_FLAGS`) and its notes' kinds (`NOTE_FLAGS`);
-  every kind is flagged or listed in `NOT_FLAGGED` with the reason (tests/test_notes.py checks it).
+  every kind is flagged or listed in `NOT_FLAGGED` with the reason (tests/test_notes.py checks it);
+- misconceptions: per (notebook, mutant of `mutants/`), the students with a DIAGNOSIS note naming it
+  (`diagnosis.diagnosed_mistake`), each student counted once however many of their functions it names.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import jinja2
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
 from autograder.gradebook import Gradebook, NotebookRow, ResultRow
+from autograder.grading.verdicts.diagnosis import diagnosed_mistake
 from autograder.reports import charts
 from autograder.reports.similarity import Pair, similar_pairs
 from autograder.results import Note, NotebookState, NoteKind
@@ -48,6 +51,7 @@ NOTE_FLAGS: Mapping[NoteKind, str] = {
 NOT_FLAGGED: Mapping[NoteKind, str] = {
     NoteKind.SANDBOX: "the same for every notebook of a batch: counted once at the top of the report",
     NoteKind.TIMESTAMP: "every submission has one: shown in the details of its `late` flag",
+    NoteKind.DIAGNOSIS: "a mistake to explain, not a problem of the submission: counted per mistake in Misconceptions",
 }
 STATE_FLAGS: Mapping[NotebookState, str] = {NotebookState.NOT_GRADED: "not graded"}
 STATES_NOT_FLAGGED: Mapping[NotebookState, str] = {
@@ -92,6 +96,17 @@ class TestRate:
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """How many students' functions behave like one planted mistake (a mutant of `mutants/<notebook>.toml`)."""
+
+    notebook: str
+    mutant: str
+    description: str
+    students: int
+    functions: tuple[str, ...]     # the functions it was diagnosed in
+
+
+@dataclass(frozen=True)
 class Flag:
     kind: str
     student: str
@@ -110,6 +125,7 @@ class ClassReport:
     pairs: tuple[Pair, ...] | None     # None: similarity was not computed
     compared: int                      # submissions compared for similarity
     unsandboxed: int                   # notebooks graded without a sandbox
+    misconceptions: tuple[Misconception, ...] = ()   # most frequent first
 
     def topics(self) -> list[tuple[str, int, int]]:
         """(notebook, passed tests, attempted tests), in notebook order."""
@@ -161,6 +177,24 @@ def _note_flags(notes: tuple[Note, ...], student: str, notebook: str) -> list[Fl
         if note.kind in NOTE_FLAGS:
             by_flag.setdefault(NOTE_FLAGS[note.kind], []).append(note.text)
     return [Flag(kind, student, notebook, tuple(texts)) for kind, texts in by_flag.items()]
+
+
+def misconceptions(notebooks: list[NotebookRow]) -> tuple[Misconception, ...]:
+    """Per (notebook, mutant): the students diagnosed with it, most frequent first."""
+    found: dict[tuple[str, str], tuple[str, set[str], dict[str, None]]] = {}
+    for nb in notebooks:
+        for note in nb.notes:
+            named = diagnosed_mistake(note)
+            if named is None:
+                continue
+            probe, mutant, description = named
+            _, students, functions = found.setdefault((nb.notebook, mutant), (description, set(), {}))
+            students.add(nb.student)
+            functions[probe] = None
+    rows = [Misconception(notebook=notebook, mutant=mutant, description=description, students=len(students),
+                          functions=tuple(functions))
+            for (notebook, mutant), (description, students, functions) in found.items()]
+    return tuple(sorted(rows, key=lambda m: (-m.students, m.notebook, m.mutant)))
 
 
 def _not_submitted(notebooks: list[NotebookRow]) -> set[tuple[str, str]]:
@@ -217,7 +251,8 @@ def build_report(*, config: GraderConfig, submissions: Path | None = None, thres
                        students=students, tests=_test_rates(results, _not_submitted(notebooks)),
                        runtimes={k: tuple(v) for k, v in sorted(runtimes.items())},
                        flags=tuple(sorted(flags, key=lambda f: (f.kind, f.student, f.notebook))),
-                       pairs=pairs, compared=compared, unsandboxed=unsandboxed)
+                       pairs=pairs, compared=compared, unsandboxed=unsandboxed,
+                       misconceptions=misconceptions(notebooks))
 
 
 def _rate_color(rate: float) -> str:

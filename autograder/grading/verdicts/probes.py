@@ -248,14 +248,23 @@ def _flatten_recipe(recipe: Mapping[str, Any], key: str, arrays: dict[str, np.nd
     return out
 
 
-def write_inputs(workdir: Path, cases: Mapping[str, list[Mapping[str, Any]]]) -> None:
+def write_inputs(workdir: Path, cases: Mapping[str, list[Mapping[str, Any]]],
+                 extra: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> None:
+    """Write the graded cases (named 0 .. n-1) and `extra` cases (probe -> case name -> kwargs, e.g. the
+    diagnostic cases `d0`, `d1`, ... of grading/verdicts/diagnosis.py, which `compare` never reads)."""
     flat, recipes = {}, {}
-    for probe, runs in cases.items():
-        for i, kwargs in enumerate(runs):
+    named = {probe: {str(i): kwargs for i, kwargs in enumerate(runs)} for probe, runs in cases.items()}
+    for probe, more in (extra or {}).items():
+        clash = set(more) & set(named.get(probe, {}))
+        if clash:
+            raise ValueError(f"extra cases of {probe} reuse the graded case names {sorted(clash)}")
+        named.setdefault(probe, {}).update(more)
+    for probe, runs in named.items():
+        for case, kwargs in runs.items():
             for arg, value in kwargs.items():
-                key = SEP.join((probe, str(i), arg))
+                key = SEP.join((probe, case, arg))
                 if isinstance(value, Mapping):
-                    recipes[key] = _flatten_recipe(value, SEP.join((probe, str(i), "#")), flat)
+                    recipes[key] = _flatten_recipe(value, SEP.join((probe, case, "#")), flat)
                 else:
                     flat[key] = np.asarray(value)
     np.savez(workdir / INPUTS_FILE, **flat)
