@@ -230,3 +230,42 @@ def test_a_graded_submission_carries_the_diagnosis_and_the_class_report_counts_i
     built = write_report(config=config, output=html)
     assert [(m.mutant, m.students) for m in built.misconceptions] == [("lstm_missing_forget_gate", 1)]
     assert "lstm_missing_forget_gate" in html.read_text()
+
+
+HANGS_ON_DIAGNOSTICS = '''
+import sys
+import time
+
+_harness_calls = 0
+
+def lstm_cell_forward(x_t, h_prev, c_prev, W, U, b):
+    global _harness_calls
+    if sys._getframe(1).f_code.co_name == "__autograder_run_probes":
+        _harness_calls += 1
+        while _harness_calls > 5:          # every call of the harness after the 5 graded cases
+            time.sleep(0.05)
+    z_i, z_f, z_g, z_o = np.split(x_t @ W + h_prev @ U + b, 4, axis=1)
+    i, f, o = (1.0 / (1.0 + np.exp(-z)) for z in (z_i, z_f, z_o))
+    c_next = f * c_prev + i * np.tanh(z_g)
+    return o * np.tanh(c_next), c_next
+'''
+
+
+@pytest.mark.slow
+def test_a_function_that_hangs_on_the_diagnostic_cases_keeps_every_point(tmp_path: Path, course_root: Path) -> None:
+    """The harness runs every graded case first and saves their outputs before the first diagnostic case,
+    so a kernel stuck (and killed) on a diagnostic case still has its graded outputs read back."""
+    from autograder.config import Timeouts
+    from autograder.run.batch import grade_path
+
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    config = dataclasses.replace(config, timeouts=Timeouts(cell_s=3, notebook_s=120, cells={}))
+    context = dataclasses.replace(load_context(config), config=config)
+    assert context.config.reference.cases == 5
+    answers = {**reference_answers(context.sources[TOPIC1]), "lstm_cell_forward": HANGS_ON_DIAGNOSTICS}
+    folder = tmp_path / "sub" / "stuck" / config.assignment
+    folder.mkdir(parents=True)
+    nbformat.write(fill(context.releases[TOPIC1], answers), str(folder / f"{TOPIC1}.ipynb"))
+    nb = grade_path(config=config, path=tmp_path / "sub", progress=False, context=context).results[0].notebooks[0]
+    assert any(n.kind is NoteKind.TIMEOUT for n in nb.notes), nb.notes          # it did hang, in the harness
+    assert nb.score == AUTOGRADED_MAX, [(t.test, t.reason) for t in nb.tests if t.points < t.max_points]

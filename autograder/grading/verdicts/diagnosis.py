@@ -12,6 +12,8 @@ Decisions:
   untrusted-file path (`probe_inputs.npz` -> harness -> `probe_outputs.npz`), so no second kernel
   runs. `probes.compare` reads only the cases `0 .. reference.cases - 1`: what the student's function
   does on a diagnostic case (right, wrong, raising) never changes a point, and nothing of it is shown.
+  The harness runs every graded case first and saves their outputs before the first diagnostic case,
+  so a function that hangs there (the kernel is interrupted or killed) keeps the points it earned.
 - **Only plain array probes are diagnosable**: a reference that is a function without
   `uses_keras`, whose inputs hold no Keras recipe and no `global:` / `apply:` keys. ReturnedModel and
   WrittenFiles probes, and those built on Keras objects, get no diagnostic cases and no diagnosis.
