@@ -105,6 +105,15 @@ sandbox = {
     "cpu_s": 3600,                  # CPU seconds of the kernel (all threads), beyond the wall-clock limits
 }
 
+# --- `autograder serve`: official feedback before the due date (README "Serving feedback") ----
+serve = {
+    "runs_per_day": 3,              # official runs per student and notebook per UTC day (0 = no limit)
+    "before_due": "summary",        # "summary": visible tests in full, hidden tests and grader checks
+                                    #   as pass counts per exercise, metrics rounded; "full": everything
+    "metric_decimals": 2,           # decimals of a model metric in a "summary" page
+    "poll_s": 2,                    # seconds between looks at the exchange's inbound folder
+}
+
 # --- data used for grading -----------------------------------------------------
 data = {
     "source": "embedded",           # "embedded" (offline, shipped with packages) or "canonical" (download)

@@ -109,6 +109,24 @@ class LatePolicy:
 
 
 @dataclass(frozen=True)
+class ServePolicy:
+    """What `autograder serve` (autograder/serve/service.py) allows and shows before the due date.
+
+    `runs_per_day`: official runs per student and notebook per UTC day (0 = no limit). A notebook
+    counts as run when a submission changes it since its last graded run; a submission that would
+    go over the limit for any of its notebooks is not graded, and its feedback says so and when
+    the next run is free. `before_due`: "summary" shows visible tests in full, and hidden tests and
+    grader checks as pass counts per exercise without messages, with model metrics rounded to
+    `metric_decimals`; "full" shows everything. After the due date feedback is always full.
+    `poll_s`: how often the inbound folder is looked at."""
+
+    runs_per_day: int = 3
+    before_due: str = "summary"
+    metric_decimals: int = 2
+    poll_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class DataPolicy:
     source: str = "embedded"
     cache_dir: str = "~/.cache/rnn-autograder"
@@ -175,6 +193,7 @@ class GraderConfig:
     due: str = ""                        # ISO 8601 with a UTC offset; "" = no due date
     late_penalty: LatePolicy = field(default_factory=LatePolicy)
     roster: str = ""                     # CSV mapping LMS names/ids to student ids; "" = none
+    serve: ServePolicy = field(default_factory=ServePolicy)
     # Not a key of the file: where it was read from. The digests of its values are properties below.
     course_root: Path = field(default=Path("."), compare=False)
 
@@ -235,9 +254,10 @@ class GraderConfig:
 
 _FILE_KEYS = [f.name for f in dataclasses.fields(GraderConfig) if f.name != "course_root"]
 _SECTIONS = {"timeouts": Timeouts, "reference": ReferencePolicy, "data": DataPolicy, "sandbox": SandboxPolicy,
-             "course": CourseInfo, "late_penalty": LatePolicy}
+             "course": CourseInfo, "late_penalty": LatePolicy, "serve": ServePolicy}
 _CHOICES = {"data.source": DATA_SOURCES, "sandbox.isolation": ("namespaces", "off"),
-            "sandbox.when_unavailable": ("warn", "refuse"), "late_penalty.method": LATE_METHODS}
+            "sandbox.when_unavailable": ("warn", "refuse"), "late_penalty.method": LATE_METHODS,
+            "serve.before_due": ("summary", "full")}
 
 
 def _unknown(key: str, allowed: list[str], where: str) -> ConfigError:
@@ -287,7 +307,7 @@ def _section(cls: type, value: Any, key: str) -> Any:
             kwargs[f.name] = types.MappingProxyType(
                 {k: float(_check_number(s, f"{name}.{k}")) for k, s in v.items()})
         elif f.type in ("float", "int"):
-            positive = name not in ("late_penalty.rate", "late_penalty.grace_minutes")
+            positive = name not in ("late_penalty.rate", "late_penalty.grace_minutes", "serve.runs_per_day")
             kwargs[f.name] = _check_number(v, name, integer=f.type == "int", positive=positive)
         else:
             kwargs[f.name] = _check_str(v, name, allow_empty=f.name == "mirror_url")
@@ -521,6 +541,9 @@ KEY_CLASSES: Mapping[str, str] = types.MappingProxyType({
     "late_penalty.method": GRADE, "late_penalty.rate": GRADE, "late_penalty.grace_minutes": GRADE,
     "late_penalty.max_fraction": GRADE,
     "roster": PRESENTATION,                # maps LMS users to students; a submission's grade is its own
+    # `autograder serve`: how often a student may run, and what feedback shows before the due date
+    "serve.runs_per_day": PRESENTATION, "serve.before_due": PRESENTATION,
+    "serve.metric_decimals": PRESENTATION, "serve.poll_s": LOCATION,
 })
 
 

@@ -116,8 +116,9 @@ def _changed(key: str, value):
 
 # What a change of each key must do, written out here on its own: a key that only changes what pages
 # and headers show re-renders, one that only says where things are kept does nothing, any other re-grades.
-RE_RENDERS = {"course.title", "course.week", "course.topic", "course.honour_code", "roster"}
-NEITHER = {"course_id", "gradebook_url", "data.cache_dir", "data.mirror_url"}
+RE_RENDERS = {"course.title", "course.week", "course.topic", "course.honour_code", "roster",
+              "serve.runs_per_day", "serve.before_due", "serve.metric_decimals"}
+NEITHER = {"course_id", "gradebook_url", "data.cache_dir", "data.mirror_url", "serve.poll_s"}
 
 
 @pytest.mark.parametrize("key", config_keys())

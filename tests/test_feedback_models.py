@@ -31,19 +31,27 @@ def _metric_verdict(config, spec, value: float | None):
     return test, verdict
 
 
+HIDDEN_FAIL = "the loss must be binary cross-entropy computed from logits (from_logits=True)"
+
+
+def _record_ann(gb: Gradebook, config, spec, value: float):
+    """ann's topic-2 grade: the model measured at `value`, the hidden training test lost."""
+    test, measured = _metric_verdict(config, spec, value)
+    gb.sync_assignment(spec)
+    gb.record(synthetic_result(
+        spec, "ann", handed_in=(TOPIC2,), replaced={test.grade_id: measured},
+        lost={"test_train_model_hidden": HIDDEN_FAIL},
+        metrics=(ModelMetric(MODEL, "accuracy", value, 0.5, 0.9, 3, 160_033, HISTORY),)))
+    return test, measured
+
+
 @pytest.fixture
 def pages(tmp_path: Path, course_root: Path):
     config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
     spec, sources = load_source(config)
-    test, measured = _metric_verdict(config, spec, 0.74)
     _, missing = _metric_verdict(config, spec, None)
-    hidden_fail = "the loss must be binary cross-entropy computed from logits (from_logits=True)"
     with Gradebook(config) as gb:
-        gb.sync_assignment(spec)
-        gb.record(synthetic_result(
-            spec, "ann", handed_in=(TOPIC2,), replaced={test.grade_id: measured},
-            lost={"test_train_model_hidden": hidden_fail},
-            metrics=(ModelMetric(MODEL, "accuracy", 0.74, 0.5, 0.9, 3, 160_033, HISTORY),)))
+        test, measured = _record_ann(gb, config, spec, 0.74)
         gb.record(synthetic_result(
             spec, "bo", handed_in=(TOPIC2,), replaced={test.grade_id: missing},
             metrics=(ModelMetric(MODEL, "accuracy", None, None, None, None, None, {}),)))
@@ -100,3 +108,27 @@ def test_no_hidden_code_on_the_page(pages) -> None:
     assert not [l for l in hidden_code if l in text]
     assert "from_logits=True" in text                       # the hidden test's own message is shown
     assert "Traceback" not in text and "### BEGIN HIDDEN" not in text
+
+
+def test_the_summary_view_rounds_the_metric_and_hides_hidden_messages(tmp_path: Path, course_root: Path) -> None:
+    """What `autograder serve` releases before the due date: the metric to 2 decimals without the
+    scale chart, the lost hidden test counted per exercise without its message; the full view of the
+    same gradebook shows both."""
+    from autograder.reports.feedback import FeedbackView
+
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    spec, _ = load_source(config)
+    hidden_fail = HIDDEN_FAIL
+    with Gradebook(config) as gb:
+        _record_ann(gb, config, spec, 0.74321)
+    pages = {}
+    for name, view in (("full", FeedbackView()), ("summary", FeedbackView(summary=True, metric_decimals=2))):
+        write_feedback(config=config, output_dir=tmp_path / name, view=view)
+        pages[name] = (tmp_path / name / "ann" / config.assignment / f"{TOPIC2}.html").read_text()
+    assert "0.7432" in pages["full"] and html.escape(hidden_fail) in pages["full"]
+    assert "against the thresholds" in pages["full"]
+    summary = pages["summary"]
+    assert "<strong>0.74</strong> (higher is better)" in summary and "0.7432" not in summary
+    assert hidden_fail not in summary and html.escape(hidden_fail) not in summary
+    assert "test_train_model_hidden" not in summary and 'id="exercises"' in summary
+    assert "against the thresholds" not in summary              # the scale chart carries the exact value

@@ -10,6 +10,13 @@ For a notebook that saves trained models, each model gets a panel: the training 
 per-epoch series of the saved Keras history, as inline SVG), and the held-out metric the grader
 measured placed against the thresholds of grader_config.py (0 points at `min`, full points at
 `target`), the trivial baseline and the value the notebook reported, with the points earned.
+
+`FeedbackView` says how much a page shows. The full view is the one above. The summary view is what
+`autograder serve` releases before the due date (`serve.before_due = "summary"`): visible tests in
+full; hidden tests and the grader's checks only as "passed k of n" per exercise, with neither their
+messages nor their points one by one; model metrics rounded to `metric_decimals`, without the scale
+chart or the metric-flag notes that carry the exact numbers. A notice page
+(`write_notice`) stands in for feedback when a submission was not graded (its daily runs used up).
 """
 from __future__ import annotations
 
@@ -24,13 +31,51 @@ from autograder.course.notebooks import load_source
 from autograder.gradebook import Gradebook, MetricRow, ResultRow
 from autograder.grading.verdicts.models import HIGHER_IS_BETTER
 from autograder.reports import charts
-from autograder.results import NotebookState
+from autograder.results import NotebookState, NoteKind
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.reports", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    """How much a feedback page shows (see the module docstring)."""
+
+    summary: bool = False
+    metric_decimals: int = 4
+
+    @property
+    def metric_format(self) -> str:
+        return f"%.{self.metric_decimals}f"
+
+
+FULL = FeedbackView()
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    """The hidden tests and grader checks of one exercise, as a summary page shows them."""
+
+    exercise: str            # the answer cell's grade_id ("" for checks of no exercise)
+    passed: int
+    total: int
+
+
+def summarise(tests, exercise_of) -> tuple[list, list[ExerciseSummary]]:
+    """(tests shown in full, counts per exercise): visible kernel tests stay; hidden tests and
+    grader-side checks become "passed k of n" per exercise. `exercise_of(grade_id)` -> exercise."""
+    shown, counts = [], {}
+    for t in tests:
+        if not t.hidden and t.kind in ("kernel", "manual"):
+            shown.append(t)
+            continue
+        key = exercise_of(t.test) or ""
+        passed, total = counts.get(key, (0, 0))
+        counts[key] = (passed + (t.status == "passed"), total + 1)
+    return shown, [ExerciseSummary(exercise=k, passed=p, total=n) for k, (p, n) in counts.items()]
 
 
 @dataclass(frozen=True)
@@ -71,11 +116,12 @@ def model_panel(row: MetricRow, *, threshold: Threshold | None, result: ResultRo
 
 
 def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | None = None,
-                   students: tuple[str, ...] = ()) -> list[Path]:
+                   students: tuple[str, ...] = (), view: FeedbackView = FULL) -> list[Path]:
     """Render feedback/<student>/<assignment>/<notebook>.html for every graded submission (of
-    `students` only, when given)."""
+    `students` only, when given), showing what `view` shows."""
     template = _env.get_template("feedback.html.j2")
     spec, _ = load_source(config)
+    exercise_of = {(nb.name, t.grade_id): t.exercise for nb in spec.notebooks for t in nb.tests}
     metric_test = {(nb.name, t.model[0]): t.grade_id for nb in spec.notebooks for t in nb.tests
                    if t.model and t.model[1] == "metric"}
     with Gradebook(config) as gb:
@@ -98,8 +144,12 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
         panels = [model_panel(m, threshold=config.thresholds.get(f"{m.model}.{m.metric}"),
                               result=by_test.get(metric_test.get((notebook, m.model), "")))
                   for m in metrics.get((student, assignment_name, notebook), [])]
+        shown, exercises = summarise(tests, lambda g: exercise_of.get((notebook, g))) if view.summary \
+            else (tests, [])
         html = template.render(
-            student=student, notebook=notebook, tests=tests, notes=nb_row.notes if nb_row else (), panels=panels,
+            view=view, exercises=exercises,
+            student=student, notebook=notebook, tests=shown,
+            notes=[n for n in nb_row.notes if not view.summary or n.kind is not NoteKind.METRIC] if nb_row else (), panels=panels,
             state=nb_row.state if nb_row else NotebookState.GRADED, problem=nb_row.problem if nb_row else "",
             states=NotebookState,
             score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
@@ -108,5 +158,19 @@ def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | 
         path = output_dir / student / assignment_name / f"{notebook}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def write_notice(*, output_dir: Path, student: str, assignment: str, notebooks: tuple[str, ...],
+                 title: str, message: str) -> list[Path]:
+    """A page per notebook that says why a submission got no new feedback (`autograder serve`)."""
+    template = _env.get_template("notice.html.j2")
+    written = []
+    for notebook in notebooks:
+        path = output_dir / student / assignment / f"{notebook}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.render(student=student, notebook=notebook, title=title, message=message),
+                        encoding="utf-8")
         written.append(path)
     return written
