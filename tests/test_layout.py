@@ -9,7 +9,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "autograder"
 
 # The data path, from the bottom up. A module may import from its own stage and the stages before it.
-STAGES = ("base", "data", "course", "intake", "grading", "gradebook", "run", "reports", "qa", "cli")
+STAGES = ("base", "data", "course", "intake", "grading", "gradebook", "run", "reports", "qa", "serve", "cli")
 BASE_MODULES = {"__init__", "__version__", "config", "errors", "results", "nbgrader_env", "nbgrader_log"}
 
 

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Sequence
 
 from autograder import __version__
-from autograder.cli.format import format_intake, format_scores, format_students, format_summary
+from autograder.cli.format import (
+    format_intake,
+    format_scores,
+    format_serve_event,
+    format_serve_status,
+    format_students,
+    format_summary,
+)
 from autograder.config import GraderConfig, config_as_dict, load_config
 from autograder.errors import AutograderError, SubmissionError
 
@@ -219,6 +226,51 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from autograder.serve.queue import JobQueue, JobState
+    from autograder.serve.service import FeedbackService, queue_path
+
+    config = _config(args)
+    if args.status:
+        path = queue_path(config)
+        if not path.is_file():
+            raise AutograderError(f"no serve queue at {path}: `autograder serve --exchange DIR` has not run here")
+        with JobQueue(path) as queue:
+            status = queue.status()
+        print(format_serve_status(status, path))
+        return 0
+    if not args.exchange:
+        raise AutograderError("serve needs --exchange DIR (nbgrader's Exchange.root), or --status")
+    if not _release_is_current(config, allow_stale=False):
+        return 1
+    from autograder.run.batch import default_workers
+
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        print(f"{_now()} stopping     ({signal.Signals(signum).name}): the running jobs finish, the rest stay "
+              f"queued", flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service = FeedbackService(config, Path(args.exchange), workers=args.workers or default_workers(),
+                              on_event=lambda event: print(format_serve_event(event), flush=True))
+    service.run(stop, until_idle=args.once)
+    with JobQueue(queue_path(config)) as queue:
+        failed = len(queue.jobs(JobState.FAILED))
+    return 1 if args.once and failed else 0
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from autograder.intake.canvas import load_roster
     from autograder.reports.export import export_canvas, export_csv, export_nbgrader
@@ -371,6 +423,8 @@ examples:
   autograder feedback --student alice         feedback/alice/<assignment>/<notebook>.html
   autograder remove --student bob             delete bob from the gradebook (nbgrader's rows and ours)
   autograder check 01_rnn_basics.ipynb        a student's self-check of a saved notebook
+  autograder serve --exchange /srv/nbgrader/exchange
+                                              grade each `nbgrader submit` as it arrives; feedback for fetch_feedback
   autograder COMMAND --help                   every option of one command
 
 Run without a command, autograder prints this help and exits with 2 (usage error, as argparse does
@@ -450,6 +504,15 @@ def build_parser() -> argparse.ArgumentParser:
             assignment)
     p.add_argument("--exchange", required=True, help="the exchange root (nbgrader's Exchange.root)")
     p.add_argument("--no-update", action="store_true", help="keep submissions already collected")
+
+    p = add("serve", cmd_serve, "Grade each submission as it arrives in nbgrader's exchange and release its "
+                                "feedback for `nbgrader fetch_feedback`; one log line per event.", assignment)
+    p.add_argument("--exchange", help="the exchange root (nbgrader's Exchange.root) whose inbound folder is watched")
+    p.add_argument("--workers", type=int, default=0, help="notebooks graded at once (default: number of cores)")
+    p.add_argument("--once", action="store_true",
+                   help="grade what is queued or waiting, then stop (exit 1 if any job failed)")
+    p.add_argument("--status", action="store_true",
+                   help="print the queue (queued, running, graded, refused, failed) and the last error, then exit")
 
     p = add("export", cmd_export, "Export grades from the gradebook.", assignment)
     p.add_argument("--format", choices=["long", "csv", "nbgrader", "canvas"], default="long",

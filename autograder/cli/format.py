@@ -131,3 +131,22 @@ def format_intake(results: Sequence[SubmissionResult]) -> str:
                          f"-{r.penalty:g} points, {r.final_score:g} / {r.max_score:g} after the penalty")
         lines += [f"  intake {r.student}: {note.text}" for note in r.intake_notes if note.kind is not NoteKind.TIMESTAMP]
     return "\n".join(lines)
+
+
+def format_serve_event(event) -> str:
+    """One log line of `autograder serve`: time, event, student and submission time, what happened."""
+    who = f" {event.job.student} {event.job.timestamp!r}" if event.job is not None else ""
+    return f"{event.at.isoformat(timespec='seconds')} {event.kind.value:<12}{who}: {event.text}"
+
+
+def format_serve_status(status, path) -> str:
+    """`autograder serve --status`: the queue by state, the running jobs, the last error."""
+    counts = ", ".join(f"{n} {state.value}" for state, n in status.counts.items())
+    lines = [f"queue {path}: {counts}"]
+    lines += [f"  running {j.student} {j.timestamp!r} (start {j.starts})" for j in status.running]
+    if status.last_error is not None:
+        e = status.last_error
+        lines.append(f"last error: {e.student} {e.timestamp!r}: {e.message}")
+    else:
+        lines.append("last error: none")
+    return "\n".join(lines)

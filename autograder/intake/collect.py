@@ -35,11 +35,25 @@ def nbgrader_config(config: GraderConfig, exchange_root: Path):
     return cfg
 
 
-def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -> CollectResult:
-    """Run nbgrader's collect for the configured course and assignment; `update` replaces older copies."""
+def run_exchange_app(app_class, cfg, *, what: str) -> None:
+    """Start one of nbgrader's exchange apps (ExchangeCollect, ExchangeReleaseFeedback, ...) with the
+    traitlets config `cfg`; its failure is an AutograderError with nbgrader's own reason."""
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange import ExchangeError
+
+    from autograder.nbgrader_log import captured
+
+    app = app_class(coursedir=CourseDirectory(config=cfg), authenticator=Authenticator(config=cfg), config=cfg)
+    with captured(app.log) as log:
+        try:
+            app.start()
+        except ExchangeError as exc:
+            raise AutograderError(f"{what} failed: {log.reason(exc)}") from exc
+
+
+def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -> CollectResult:
+    """Run nbgrader's collect for the configured course and assignment; `update` replaces older copies."""
     from nbgrader.exchange.default import ExchangeCollect
 
     from autograder.nbgrader_env import prepare_nbgrader
@@ -52,15 +66,7 @@ def collect(*, config: GraderConfig, exchange_root: Path, update: bool = True) -
     prepare_nbgrader()
     cfg = nbgrader_config(config, exchange_root)
     cfg.ExchangeCollect.update = update
-    coursedir = CourseDirectory(config=cfg)
-    from autograder.nbgrader_log import captured
-
-    app = ExchangeCollect(coursedir=coursedir, authenticator=Authenticator(config=cfg), config=cfg)
-    with captured(app.log) as log:
-        try:
-            app.start()
-        except ExchangeError as exc:
-            raise AutograderError(f"nbgrader collect failed: {log.reason(exc)}") from exc
+    run_exchange_app(ExchangeCollect, cfg, what="nbgrader collect")
     submitted = config.course_root / "submitted"
     students = tuple(sorted(p.name for p in submitted.iterdir() if (p / config.assignment).is_dir())) \
         if submitted.is_dir() else ()

@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from autograder.config import GraderConfig
 from autograder.course.notebooks import (
@@ -42,6 +42,7 @@ class BatchReport:
     unmatched: tuple[Unmatched, ...] = ()     # files and entries intake could not use (typed, with the why)
     unchanged: tuple[str, ...] = ()           # students whose recorded grade is still current
     unwrapped: tuple[str, ...] = ()           # wrapper folders stripped from the batch, outermost first
+    not_started: tuple[str, ...] = ()         # students left ungraded because `stop` was set (nothing recorded)
 
     @property
     def skipped(self) -> tuple[str, ...]:
@@ -135,7 +136,9 @@ class _PlainSource:
 def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = (),
                executed_root: Path | None = None, progress: bool = True, force: bool = False,
                workers: int = 1, scheduler: str | None = None,
-               context: GradingContext | None = None, roster: Path | None = None) -> BatchReport:
+               context: GradingContext | None = None, roster: Path | None = None,
+               stop: threading.Event | None = None,
+               on_recorded: Callable[[SubmissionResult], None] | None = None) -> BatchReport:
     """Grade the submissions under `path` (folder or zip) into the gradebook of `config`.
 
     A submission whose recorded result has the same key (same submission bytes, source,
@@ -151,6 +154,10 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
 
     `roster` (default: `roster` in grader_config.py) maps the users of an LMS download to students.
+
+    Once `stop` is set, submissions not yet started are left alone (`BatchReport.not_started`); the
+    ones running finish and are recorded (`autograder serve` stopping on SIGTERM). `on_recorded` is
+    called with each result right after it is recorded (serve releases its feedback then).
     """
     # Fast path: keys computed from the raw notebook JSON and the recorded keys read with the stdlib's sqlite3;
     # when every submission is unchanged there is nothing to open, load or start (no nbformat, nbgrader,
@@ -159,7 +166,7 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
     ctx = context or (None if plain else _load_context(config))
     spec = ctx.spec if ctx else plain.spec
     names = tuple(nb.name for nb in spec.notebooks)
-    results, unchanged = [], []
+    results, unchanged, not_started = [], [], []
     roster_path = roster or config.roster_path
     loaded_roster = load_roster(roster_path) if roster_path else None
     with contextlib.ExitStack() as stack:
@@ -199,6 +206,8 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
                                    slots=threading.Semaphore(workers) if workers > 1 else None)
 
         def one(submission):
+            if stop is not None and stop.is_set():
+                return submission.student
             try:
                 return grade_submission(ctx, submission, executed_root=executed_root, plan=plan)
             except Exception as exc:  # a grader bug must cost one submission, not the batch
@@ -206,9 +215,15 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
 
         bar = tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress, leave=False)
 
-        def record(result: SubmissionResult) -> None:
+        def record(result: SubmissionResult | str) -> None:
+            if isinstance(result, str):      # not started: `stop` was set
+                not_started.append(result)
+                bar.update()
+                return
             gb.record(result)
             results.append(result)
+            if on_recorded is not None:
+                on_recorded(result)
             bar.set_postfix_str(result.student)
             bar.update()
 
@@ -221,4 +236,4 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
         bar.close()
         results.sort(key=lambda r: r.student)
     return BatchReport(results=tuple(results), unmatched=unmatched, unchanged=tuple(unchanged),
-                       unwrapped=found.unwrapped)
+                       unwrapped=found.unwrapped, not_started=tuple(sorted(not_started)))
