@@ -122,3 +122,48 @@ def test_the_summary_shows_visible_tests_and_counts_the_rest_per_exercise() -> N
     shown, counts = summarise(tests, exercise.get)
     assert [t.test for t in shown] == ["visible"]
     assert counts == [ExerciseSummary("cell", passed=1, total=3), ExerciseSummary("other", passed=1, total=1)]
+
+
+def test_after_the_due_date_the_latest_feedback_is_released_again_in_full(scratch_course: Path,
+                                                                          tmp_path: Path) -> None:
+    """Before `due` nothing is re-released; once it has passed, every served student's latest graded
+    submission gets its full page under the same nbgrader hash (the one fetch_feedback looks for),
+    once. The summary page of the same grade, released before, has no hidden test's message."""
+    import datetime as dt
+
+    from nbgrader.utils import notebook_hash
+    from report_factories import TOPIC1, synthetic_result
+
+    from autograder.config import load_config
+    from autograder.course.notebooks import load_source
+    from autograder.gradebook import Gradebook
+    from autograder.serve.service import FeedbackService
+
+    config = load_config(scratch_course)
+    due = config.due_at
+    spec, _ = load_source(config)
+    hidden = next(t.grade_id for t in spec.notebooks[0].tests if t.hidden)
+    with Gradebook(config) as gb:
+        gb.sync_assignment(spec)
+        gb.record(synthetic_result(spec, "alice", lost={hidden: "the secret hidden message"}))
+    exchange = tmp_path / "exchange"
+    folder = "alice+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd"
+    inbound = exchange / config.course_id / "inbound" / folder
+    inbound.mkdir(parents=True)
+    (inbound / "timestamp.txt").write_text("2026-12-02 10:00:00.000000 UTC")
+    (inbound / "submission_secret.txt").write_text("s3cret")
+    now = [due - dt.timedelta(days=1)]
+    service = FeedbackService(config, exchange, clock=lambda: now[0])
+    job = service.queue.add(folder=folder, student="alice", assignment=config.assignment,
+                            timestamp="2026-12-02 10:00:00.000000 UTC")
+    (job,) = service.queue.claim(1)
+    service._release_feedback([job])
+    service.queue.finish(job, JobState.GRADED)
+    page = exchange / config.course_id / "feedback" / f"{notebook_hash(secret='s3cret', notebook_id=TOPIC1)}.html"
+    assert 'id="exercises"' in page.read_text() and "the secret hidden message" not in page.read_text()
+
+    assert service.release_full_after_due() is False             # before the due date: nothing
+    now[0] = due + dt.timedelta(minutes=1)
+    assert service.release_full_after_due() is True
+    assert 'id="exercises"' not in page.read_text() and "the secret hidden message" in page.read_text()
+    assert service.release_full_after_due() is False             # once
