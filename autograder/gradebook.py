@@ -44,7 +44,7 @@ import datetime as dt
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import (
     Boolean,
@@ -679,18 +679,20 @@ class Gradebook:
         return {(student, assignment) for student, assignment, nb_id in self._nb.db.execute(
             select(c.student, c.assignment, c.nbgrader_id)) if nb_id and nb_id not in held}
 
-    def _read(self, table: Table, assignment: str | None, *order: Any) -> list[Any]:
+    def _read(self, table: Table, assignment: str | None, *order: Any, students: Sequence[str] = ()) -> list[Any]:
         """Rows of `table`, only of submissions nbgrader still holds (a student removed with
-        `nbgrader db student remove` is gone from every export and report)."""
+        `nbgrader db student remove` is gone from every export and report); only of `students` when given."""
         query = select(table).order_by(*order)
         if assignment:
             query = query.where(table.c.assignment == assignment)
+        if students:
+            query = query.where(table.c.student.in_(tuple(students)))
         row_type = ROW_TYPES[table]
         gone = self._gone()
         return [row_type(**row._mapping) for row in self._nb.db.execute(query)
                 if (row.student, row.assignment) not in gone]
 
-    def manual_grades(self, assignment: str | None = None) -> list[ManualGrade]:
+    def manual_grades(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[ManualGrade]:
         """Every graded cell of every submitted notebook as nbgrader holds it (TA scores included): one
         query over nbgrader's tables (grade, submitted_notebook, submitted_assignment, notebook, assignment,
         base_cell and grade_cells / task_cells for the cell's maximum)."""
@@ -709,19 +711,22 @@ class Gradebook:
                               .outerjoin(tc, tc.c.id == cell.c.id)))
         if assignment:
             query = query.where(asg.c.name == assignment)
+        if students:
+            query = query.where(sa.c.student_id.in_(tuple(students)))
         out = [ManualGrade(student=row[0], assignment=row[1], notebook=row[2], test=row[3],
                            max_points=float(row[4] or 0.0), auto_score=row[5], manual_score=row[6],
                            extra_credit=row[7], needs_manual_grade=bool(row[8]), grade_id=row[9])
                for row in self._nb.db.execute(query)]
         return sorted(out, key=lambda m: (m.student, m.assignment, m.notebook, m.test))
 
-    def scored_results(self, assignment: str | None = None) -> list[ResultRow]:
+    def scored_results(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[ResultRow]:
         """`results()` with the TAs' scores applied: a cell with a TA score carries it as its points (plus
         extra credit, capped at the cell's maximum here; the total keeps nbgrader's sum), its status from
         those points and a reason that says a TA scored it."""
-        grades = {(m.student, m.assignment, m.notebook, m.test): m for m in self.manual_grades(assignment)}
+        grades = {(m.student, m.assignment, m.notebook, m.test): m
+                  for m in self.manual_grades(assignment, students=students)}
         out = []
-        for r in self.results(assignment):
+        for r in self.results(assignment, students=students):
             m = grades.get((r.student, r.assignment, r.notebook, r.test))
             if m is not None and m.manual_score is not None:
                 points = min(max(m.score, 0.0), r.max_points)
@@ -732,13 +737,13 @@ class Gradebook:
             out.append(r)
         return out
 
-    def totals(self, assignment: str | None = None) -> dict[tuple[str, str], Total]:
+    def totals(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> dict[tuple[str, str], Total]:
         """(student, assignment) -> the submission's total by nbgrader's rule, TA scores included."""
         by_sub: dict[tuple[str, str], list[ManualGrade]] = {}
-        for m in self.manual_grades(assignment):
+        for m in self.manual_grades(assignment, students=students):
             by_sub.setdefault((m.student, m.assignment), []).append(m)
         out = {}
-        for s in self.submissions(assignment):
+        for s in self.submissions(assignment, students=students):
             grades = by_sub.get((s.student, s.assignment), [])
             manual = sum(m.score for m in grades if m.manual_score is not None)
             manual += sum(m.extra_credit or 0.0 for m in grades if m.manual_score is None)
@@ -749,19 +754,20 @@ class Gradebook:
                 pending=tuple(f"{m.notebook}/{m.test}" for m in grades if m.pending))
         return out
 
-    def results(self, assignment: str | None = None) -> list[ResultRow]:
+    # Each read takes `students` (default: every student) to read only those students' rows.
+    def results(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[ResultRow]:
         c = RESULTS.c
-        return self._read(RESULTS, assignment, c.student, c.assignment, c.notebook, c.position)
+        return self._read(RESULTS, assignment, c.student, c.assignment, c.notebook, c.position, students=students)
 
-    def submissions(self, assignment: str | None = None) -> list[SubmissionRow]:
-        return self._read(SUBMISSIONS, assignment, SUBMISSIONS.c.student)
+    def submissions(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[SubmissionRow]:
+        return self._read(SUBMISSIONS, assignment, SUBMISSIONS.c.student, students=students)
 
-    def metrics(self, assignment: str | None = None) -> list[MetricRow]:
+    def metrics(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[MetricRow]:
         c = METRICS.c
-        return self._read(METRICS, assignment, c.student, c.notebook, c.model)
+        return self._read(METRICS, assignment, c.student, c.notebook, c.model, students=students)
 
-    def notebooks(self, assignment: str | None = None) -> list[NotebookRow]:
-        return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook)
+    def notebooks(self, assignment: str | None = None, *, students: Sequence[str] = ()) -> list[NotebookRow]:
+        return self._read(NOTEBOOKS, assignment, NOTEBOOKS.c.student, NOTEBOOKS.c.notebook, students=students)
 
     def result_keys(self, assignment: str) -> dict[str, str]:
         """student -> the key under which the student's recorded result of `assignment` was graded (no

@@ -405,3 +405,22 @@ def test_a_sync_that_fails_half_way_leaves_no_half_assignment(gradebook_config, 
         gb.sync_assignment(spec)
     assert len(_nbgrader_structure(tmp_path / "gb.db")) > 100
 
+
+
+def test_reads_of_some_students_return_exactly_their_rows(tmp_path: Path, course_root: Path) -> None:
+    """`students=` narrows every read to those students (what serve reads to release one student's
+    feedback in a class of hundreds), and gives what filtering the whole read would give."""
+    from report_factories import synthetic_result
+
+    config = load_config(course_root).with_gradebook(tmp_path / "gb.db")
+    spec, _ = load_source(config)
+    with Gradebook(config) as gb:
+        gb.sync_assignment(spec)
+        for student in ("ann", "bo", "cy"):
+            gb.record(synthetic_result(spec, student))
+        for read in (gb.results, gb.scored_results, gb.submissions, gb.notebooks, gb.metrics, gb.manual_grades):
+            some = read(config.assignment, students=("ann", "cy"))
+            assert some == [r for r in read(config.assignment) if r.student in ("ann", "cy")], read.__name__
+            assert {r.student for r in some} <= {"ann", "cy"}
+        assert sorted(gb.totals(config.assignment, students=("bo",))) == [("bo", config.assignment)]
+        assert {r.student for r in gb.results(config.assignment, students=("bo",))} == {"bo"}

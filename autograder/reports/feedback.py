@@ -27,7 +27,7 @@ import jinja2
 from markupsafe import Markup
 
 from autograder.config import GraderConfig, Threshold
-from autograder.course.notebooks import load_source
+from autograder.course.notebooks import AssignmentSpec, load_source
 from autograder.gradebook import Gradebook, MetricRow, ResultRow
 from autograder.grading.verdicts.models import HIGHER_IS_BETTER
 from autograder.reports import charts
@@ -116,21 +116,24 @@ def model_panel(row: MetricRow, *, threshold: Threshold | None, result: ResultRo
 
 
 def write_feedback(*, config: GraderConfig, output_dir: Path, assignment: str | None = None,
-                   students: tuple[str, ...] = (), view: FeedbackView = FULL) -> list[Path]:
+                   students: tuple[str, ...] = (), view: FeedbackView = FULL,
+                   spec: AssignmentSpec | None = None) -> list[Path]:
     """Render feedback/<student>/<assignment>/<notebook>.html for every graded submission (of
-    `students` only, when given), showing what `view` shows."""
+    `students` only, when given: only their rows are read), showing what `view` shows. `spec`: the
+    source's, when the caller has read it already (`load_source`)."""
     template = _env.get_template("feedback.html.j2")
-    spec, _ = load_source(config)
+    spec = spec or load_source(config)[0]
     exercise_of = {(nb.name, t.grade_id): t.exercise for nb in spec.notebooks for t in nb.tests}
     metric_test = {(nb.name, t.model[0]): t.grade_id for nb in spec.notebooks for t in nb.tests
                    if t.model and t.model[1] == "metric"}
     with Gradebook(config) as gb:
-        results = gb.scored_results(assignment)
-        submissions = {(s.student, s.assignment): s for s in gb.submissions(assignment)}
-        totals = gb.totals(assignment)
-        notebook_rows = {(n.student, n.assignment, n.notebook): n for n in gb.notebooks(assignment)}
+        results = gb.scored_results(assignment, students=students)
+        submissions = {(s.student, s.assignment): s for s in gb.submissions(assignment, students=students)}
+        totals = gb.totals(assignment, students=students)
+        notebook_rows = {(n.student, n.assignment, n.notebook): n
+                         for n in gb.notebooks(assignment, students=students)}
         metrics: dict[tuple[str, str, str], list[MetricRow]] = {}
-        for m in gb.metrics(assignment):
+        for m in gb.metrics(assignment, students=students):
             metrics.setdefault((m.student, m.assignment, m.notebook), []).append(m)
     pages: dict[tuple[str, str, str], list] = {}
     for row in results:

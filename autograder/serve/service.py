@@ -141,6 +141,7 @@ class FeedbackService:
         self.queue = JobQueue(queue_path(config))
         self.state_dir = queue_path(config).parent / ".serve"
         self._context = None
+        self._source_spec = None
 
     # --- the loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> None:
@@ -262,11 +263,16 @@ class FeedbackService:
                         ignore=shutil.ignore_patterns(SECRET_FILE))
         return target
 
-    def _notebooks(self) -> tuple[str, ...]:
-        from autograder.course.notebooks import load_source, read_plain
+    def _spec(self):
+        """The source's spec, read once (the service grades against the source it started with)."""
+        if self._source_spec is None:
+            from autograder.course.notebooks import load_source
 
-        spec, _ = load_source(self.config, read=read_plain)
-        return tuple(nb.name for nb in spec.notebooks)
+            self._source_spec = load_source(self.config)[0]
+        return self._source_spec
+
+    def _notebooks(self) -> tuple[str, ...]:
+        return tuple(nb.name for nb in self._spec().notebooks)
 
     def _changed_notebooks(self, job: Job, staged: Path) -> tuple[dict[str, str], str]:
         """(notebook -> sha256 of those this submission changes since their last graded run, its day)."""
@@ -327,7 +333,7 @@ class FeedbackService:
         for job in jobs:
             shutil.rmtree(self._feedback_dir(job), ignore_errors=True)
         write_feedback(config=self.config, output_dir=self._feedback_root(), assignment=self.config.assignment,
-                       students=tuple(j.student for j in jobs), view=view)
+                       students=tuple(j.student for j in jobs), view=view, spec=self._spec())
         for job in jobs:
             self._hand_to_exchange(job)
 
