@@ -180,6 +180,7 @@ def test_budget_missing_uncompiled_and_unsafe_models(tmp_path: Path, config) -> 
     assert "does not say how many epochs" in m.problem
 
 
+@pytest.mark.slow          # grades or trains for real (10-20 s): `make test` runs it, test-fast does not
 def test_forecaster_must_beat_the_last_value_baseline(tmp_path: Path, config) -> None:
     inputs = keras.Input(shape=(24, 1))
     last = keras.layers.Cropping1D((23, 0))(inputs)             # exactly the last value: ties the baseline

@@ -111,6 +111,7 @@ def test_the_honest_control_keeps_full_marks(walked) -> None:
     assert not any(n.kind is NoteKind.SANDBOX for nb in results["honest"].notebooks for n in nb.notes)
 
 
+@pytest.mark.slow          # grades or trains for real (10-20 s): `make test` runs it, test-fast does not
 @needs_bwrap
 def test_the_kernel_sees_exactly_the_documented_view(walked) -> None:
     _, seen = walked

@@ -124,6 +124,7 @@ def test_the_summary_shows_visible_tests_and_counts_the_rest_per_exercise() -> N
     assert counts == [ExerciseSummary("cell", passed=1, total=3), ExerciseSummary("other", passed=1, total=1)]
 
 
+@pytest.mark.slow          # nbgrader's exchange app and a gradebook (10 s): `make test` runs it, test-fast does not
 def test_after_the_due_date_the_latest_feedback_is_released_again_in_full(scratch_course: Path,
                                                                           tmp_path: Path) -> None:
     """Before `due` nothing is re-released; once it has passed, every served student's latest graded

@@ -228,7 +228,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from autograder.serve.queue import JobQueue, JobState
-    from autograder.serve.service import FeedbackService, queue_path
+    from autograder.serve.service import FeedbackService, inbound_dir, queue_path
 
     config = _config(args)
     if args.status:
@@ -241,6 +241,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     if not args.exchange:
         raise AutograderError("serve needs --exchange DIR (nbgrader's Exchange.root), or --status")
+    inbound = inbound_dir(config, Path(args.exchange))
+    if not inbound.is_dir():          # named before the release check, which reads every notebook
+        raise AutograderError(f"no nbgrader exchange for course '{config.course_id}' under {args.exchange} "
+                              f"({inbound} does not exist)")
     if not _release_is_current(config, allow_stale=False):
         return 1
     from autograder.run.batch import default_workers
