@@ -168,3 +168,67 @@ def test_after_the_due_date_the_latest_feedback_is_released_again_in_full(scratc
     assert service.release_full_after_due() is True
     assert 'id="exercises"' not in page.read_text() and "the secret hidden message" in page.read_text()
     assert service.release_full_after_due() is False             # once
+
+
+def _exchange_with(tmp_path: Path, config, folders: dict[str, dict[str, object]]) -> Path:
+    """An exchange whose inbound holds `folders` (name -> file name -> text, or a Path to link to)."""
+    exchange = tmp_path / "exchange"
+    for name, members in folders.items():
+        folder = exchange / config.course_id / "inbound" / name
+        folder.mkdir(parents=True)
+        for member, content in members.items():
+            if isinstance(content, Path):
+                (folder / member).symlink_to(content)
+            else:
+                (folder / member).write_text(str(content))
+    (exchange / config.course_id / "inbound").mkdir(parents=True, exist_ok=True)
+    return exchange
+
+
+HONEST = {"timestamp.txt": "2026-12-02 10:00:00.000000 UTC", "submission_secret.txt": "s3cret"}
+
+
+def test_attack_a_student_id_that_climbs_out_of_the_folders_is_failed_not_staged(scratch_course: Path,
+                                                                                   tmp_path: Path) -> None:
+    """Every student can write into the exchange's inbound folder, and the student id becomes a folder
+    name of the service (staging, feedback pages). `..` is refused with the reason, listed as failed;
+    the honest folder beside it is queued."""
+    from autograder.config import load_config
+    from autograder.serve.service import FeedbackService
+
+    config = load_config(scratch_course)
+    exchange = _exchange_with(tmp_path, config, {
+        "..+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd": HONEST,
+        ".hidden+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd": HONEST,
+        "alice+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd": HONEST})
+    service = FeedbackService(config, exchange)
+    assert service.scan() == 3
+    states = {j.student: j for j in service.queue.jobs()}
+    assert states["alice"].state is JobState.QUEUED
+    for bad in ("..", ".hidden"):
+        assert states[bad].state is JobState.FAILED and "is not a plain name" in states[bad].message
+    assert service.queue.claim(10)[0].student == "alice"      # the failed ones are never claimed
+
+
+def test_attack_a_symlinked_secret_is_refused_and_never_read(scratch_course: Path, tmp_path: Path) -> None:
+    """timestamp.txt and the secret are read by the service (they go beside the feedback pages): a
+    symlink to a file of the grader's fails the job with the reason, and its target is never read;
+    an honest folder's files are read as written."""
+    import threading
+
+    from autograder.config import load_config
+    from autograder.serve.service import FeedbackService
+
+    config = load_config(scratch_course)
+    target = scratch_course / "grader_config.py"
+    exchange = _exchange_with(tmp_path, config, {
+        "mallory+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd": {**HONEST, "submission_secret.txt": target},
+        "alice+week3_rnn+2026-12-02 10:00:00.000000 UTC+AbCd": HONEST})
+    service = FeedbackService(config, exchange)
+    service.scan()
+    jobs = {j.student: j for j in service.queue.claim(10)}
+    assert service._side_files(jobs["alice"])["submission_secret.txt"] == b"s3cret"
+    service.grade((jobs["mallory"],), threading.Event())
+    (mallory,) = [j for j in service.queue.jobs() if j.student == "mallory"]
+    assert mallory.state is JobState.FAILED and "is a symbolic link" in mallory.message, mallory.message
+    assert not list((service.state_dir / "feedback").rglob("submission_secret.txt"))

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -49,6 +51,8 @@ from autograder.errors import AutograderError
 from autograder.serve.queue import QUEUE_FILENAME, Job, JobQueue, JobState, now_utc
 
 SECRET_FILE = "submission_secret.txt"
+SIDE_FILE_MAX_BYTES = 4096     # timestamp.txt and the secret: nbgrader writes a few dozen bytes
+_STUDENT_ID = re.compile(r"[A-Za-z0-9_@.-]+")
 TIMESTAMP_FILE = "timestamp.txt"
 FULL_RELEASED_FLAG = "full_feedback_released_after_due"
 BATCH_LIMIT = 256      # jobs graded together at most (a SIGTERM waits for the running ones only)
@@ -93,8 +97,18 @@ class InboundFolder:
 
     @property
     def complete(self) -> bool:
-        """nbgrader's submit writes the secret after every notebook and the timestamp."""
-        return (self.path / SECRET_FILE).is_file()
+        """nbgrader's submit writes the secret after every notebook and the timestamp (a symlink
+        there counts too: it is refused with its reason when the job starts)."""
+        return os.path.lexists(self.path / SECRET_FILE)
+
+    @property
+    def problem(self) -> str:
+        """Why the folder cannot be graded as this student, or "". The exchange's inbound folder is
+        writable by every student, so its names are input: a student id becomes a folder name here."""
+        if not _STUDENT_ID.fullmatch(self.student) or self.student.startswith("."):
+            return (f"the student id {self.student!r} in the folder name is not a plain name (letters, digits, "
+                    f"'_', '-', '.', '@', not starting with '.'); not graded")
+        return ""
 
 
 def queue_path(config: GraderConfig) -> Path:
@@ -177,9 +191,12 @@ class FeedbackService:
                 continue
             job = self.queue.add(folder=path.name, student=folder.student, assignment=folder.assignment,
                                  timestamp=folder.timestamp)
-            if job is not None:
-                added += 1
-                self._emit(EventKind.QUEUED, f"submitted at {folder.timestamp}", job)
+            if job is None:
+                continue
+            added += 1
+            self._emit(EventKind.QUEUED, f"submitted at {folder.timestamp}", job)
+            if folder.problem:
+                self._fail(job, folder.problem)
         return added
 
     # --- one batch -------------------------------------------------------------------------------
@@ -238,12 +255,18 @@ class FeedbackService:
             elif student in report.unchanged:
                 # Its runs count all the same: a notebook this queue has not seen graded in this form was
                 # graded by a service killed before it finished the job.
-                self.queue.finish(job, JobState.GRADED, runs=runs, day=day, message="unchanged since its last grade")
                 self._emit(EventKind.UNCHANGED, "the same notebooks as its recorded grade: not run again", job)
-                unchanged.append(job)
+                unchanged.append((job, runs, day))
             else:
                 self._fail(job, why.get(student, "intake found no notebook of the assignment in it"))
-        self._release_feedback(unchanged)
+        try:
+            self._release_feedback([job for job, _, _ in unchanged])
+        except Exception as exc:  # recorded grades stay; the next start releases them (the jobs are not done)
+            for job, _, _ in unchanged:
+                self._emit(EventKind.FAILED, f"feedback not released: {type(exc).__name__}: {exc}", job)
+            return
+        for job, runs, day in unchanged:
+            self.queue.finish(job, JobState.GRADED, runs=runs, day=day, message="unchanged since its last grade")
 
     def _grade_path(self, stage: Path, students: tuple[str, ...], stop: threading.Event, recorded):
         from autograder.grading.pipeline import load_context
@@ -255,9 +278,23 @@ class FeedbackService:
                           executed_root=self.config.course_root / "autograded", progress=False,
                           workers=self.workers, stop=stop, on_recorded=recorded)
 
+    def _side_files(self, job: Job) -> dict[str, bytes]:
+        """timestamp.txt and the secret of a submission folder, read as the grader reads workspace files
+        (regular files only, no symlink followed, at most SIDE_FILE_MAX_BYTES); OSError says why not."""
+        from autograder.grading.verdicts import files
+
+        out = {}
+        for name in (TIMESTAMP_FILE, SECRET_FILE):
+            try:
+                out[name] = files.read_bytes(self.inbound / job.folder, name, max_bytes=SIDE_FILE_MAX_BYTES)
+            except files.UnsafeFile as exc:
+                raise OSError(str(exc)) from None
+        return out
+
     def _stage(self, job: Job, stage: Path) -> Path:
         """The submission as `<stage>/<student>/<assignment>/`, nbgrader's submitted/ layout; the
         secret stays behind."""
+        self._side_files(job)
         target = stage / job.student / job.assignment
         shutil.copytree(self.inbound / job.folder, target, symlinks=True,
                         ignore=shutil.ignore_patterns(SECRET_FILE))
@@ -344,9 +381,13 @@ class FeedbackService:
         if not pages.is_dir():
             self._emit(EventKind.FAILED, "no feedback page was written", job)
             return
-        inbound = self.inbound / job.folder
-        for name in (TIMESTAMP_FILE, SECRET_FILE):
-            shutil.copyfile(inbound / name, pages / name)
+        try:
+            side = self._side_files(job)
+        except OSError as exc:
+            self._emit(EventKind.FAILED, f"feedback not released: {exc}", job)
+            return
+        for name, data in side.items():
+            (pages / name).write_bytes(data)
         from nbgrader.exchange.default import ExchangeReleaseFeedback
 
         from autograder.intake.collect import nbgrader_config, run_exchange_app
