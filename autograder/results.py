@@ -54,23 +54,35 @@ class NotebookState(str, Enum):
 
 @dataclass(frozen=True)
 class Note:
-    """One remark about a graded notebook or submission: *what* (kind) and *why* (text)."""
+    """One remark about a graded notebook or submission: *what* (kind) and *why* (text), and for a
+    reader that counts notes, *which* (`facts`: name -> value pairs, e.g. a DIAGNOSIS note's function
+    and mutant id). Readers use `fact()`, never the text."""
 
     kind: NoteKind
     text: str
+    facts: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind.value, "text": self.text}
+    def fact(self, name: str) -> str | None:
+        return dict(self.facts).get(name)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value, "text": self.text}
+        if self.facts:
+            out["facts"] = dict(self.facts)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Note":
-        return cls(kind=NoteKind(data["kind"]), text=str(data["text"]))
+        facts = tuple((str(k), str(v)) for k, v in dict(data.get("facts") or {}).items())
+        return cls(kind=NoteKind(data["kind"]), text=str(data["text"]), facts=facts)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, NoteKind):
             raise TypeError(f"a note's kind must be a NoteKind, got {self.kind!r}")
         if not isinstance(self.text, str):
             raise TypeError(f"a note's text must be a str, got {type(self.text).__name__}")
+        if not all(isinstance(f, tuple) and len(f) == 2 and all(isinstance(x, str) for x in f) for f in self.facts):
+            raise TypeError(f"a note's facts must be (name, value) pairs of str, got {self.facts!r}")
 
 
 @dataclass(frozen=True)

@@ -97,11 +97,13 @@ def test_a_mutant_of_another_cell_is_named_only_when_none_of_the_own_cell_matche
 
 def test_the_note_says_the_mistake_in_words_and_shows_no_input_or_output(ctx) -> None:
     mutant = next(m for m in ctx.mistakes[TOPIC1].mutants if m.id == "lstm_missing_forget_gate")
-    note = Note(NoteKind.DIAGNOSIS, diagnosis.note_text("lstm_cell_forward", mutant, own_cell=True))
+    note = diagnosis.diagnosis_note("lstm_cell_forward", mutant, own_cell=True)
     assert note.text == ("your `lstm_cell_forward` behaves like a known mistake (lstm_missing_forget_gate): "
                          "missing gate: the forget gate is dropped, c_prev never enters")
     assert diagnosis.diagnosed_mistake(note) == ("lstm_cell_forward", "lstm_missing_forget_gate", mutant.description)
-    assert diagnosis.diagnosed_mistake(Note(NoteKind.TAMPERING, note.text)) is None     # only DIAGNOSIS notes count
+    assert diagnosis.diagnosed_mistake(Note(NoteKind.TAMPERING, note.text, note.facts)) is None   # DIAGNOSIS only
+    assert diagnosis.diagnosed_mistake(Note(NoteKind.DIAGNOSIS, note.text)) is None     # the facts, not the text
+    assert Note.from_json(note.to_json()) == note                                        # as the gradebook stores it
 
 
 # ---- the diagnostic cases never change a score ----------------------------------------------
@@ -184,16 +186,19 @@ def test_definitions_keep_imports_functions_and_literals_only() -> None:
 
 # ---- the class report counts misconceptions ---------------------------------------------------
 def test_the_class_report_counts_each_misconception_once_per_student() -> None:
-    def nb(student: str, *texts: str, notebook: str = TOPIC1):
-        return SimpleNamespace(student=student, notebook=notebook,
-                               notes=tuple(Note(NoteKind.DIAGNOSIS, t) for t in texts))
-    gate = "your `lstm_cell_forward` behaves like a known mistake (lstm_missing_forget_gate): no forget gate"
-    bias = "your `rnn_cell_forward` behaves like a known mistake (cell_missing_bias): the bias is left out"
-    bias_in_forward = "your `rnn_forward` behaves like a known mistake in `rnn_cell_forward` (cell_missing_bias): " \
-                      "the bias is left out"
+    def nb(student: str, *named: tuple[str, str, str], notebook: str = TOPIC1):
+        return SimpleNamespace(student=student, notebook=notebook, notes=tuple(
+            Note(NoteKind.DIAGNOSIS, f"about {f}", (("function", f), ("mutant", m), ("description", d)))
+            for f, m, d in named))
+    gate = ("lstm_cell_forward", "lstm_missing_forget_gate", "no forget gate")
+    bias = ("rnn_cell_forward", "cell_missing_bias", "the bias is left out")
+    bias_in_forward = ("rnn_forward", "cell_missing_bias", "the bias is left out")
     rows = misconceptions([nb("ann", gate, bias, bias_in_forward), nb("bob", gate), nb("cy", bias),
-                           nb("dee", "a diagnosis written by hand, in no known format"),
-                           SimpleNamespace(student="eve", notebook=TOPIC1, notes=(Note(NoteKind.TAMPERING, gate),))])
+                           SimpleNamespace(student="dee", notebook=TOPIC1,
+                                           notes=(Note(NoteKind.DIAGNOSIS, "a diagnosis with no facts"),)),
+                           SimpleNamespace(student="eve", notebook=TOPIC1, notes=(Note(
+                               NoteKind.TAMPERING, "x", (("function", "f"), ("mutant", "cell_missing_bias"),
+                                                         ("description", "d"))),))])
     assert [(m.mutant, m.students, m.functions) for m in rows] == [
         ("cell_missing_bias", 2, ("rnn_cell_forward", "rnn_forward")),
         ("lstm_missing_forget_gate", 2, ("lstm_cell_forward",))]

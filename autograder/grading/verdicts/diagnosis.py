@@ -32,8 +32,9 @@ Decisions:
   none matches are mutants of other cells named (P calls a function they change, e.g. `rnn_forward`
   and a wrong `rnn_cell_forward`). Several matching mutants give one note each: on these inputs
   they cannot be told apart.
-- The note names the mutant's id in parentheses; `diagnosed_mistake` reads it back for the class
-  report's misconception counts (the one place a note's text is read, in the format written here).
+- The note names the mutant's id in parentheses for the student, and carries the function, mutant id
+  and description as the note's facts; `diagnosed_mistake` reads those back for the class report's
+  misconception counts (never the text).
 - A changed `mutants/` file re-diagnoses on the next grading of a submission, not retroactively: the
   mutant files are not part of a result's key (a diagnosis never changes a grade); `grade --force`.
 """
@@ -43,7 +44,6 @@ import ast
 import hashlib
 import io
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,19 +290,23 @@ def student_outputs(outputs: ProbeOutputs, probe: str, n: int) -> list[Outputs]:
     return got
 
 
-_NOTE = re.compile(r"^your `(?P<probe>[^`]+)` behaves like a known mistake(?: in `[^`]+`)? "
-                   r"\((?P<mutant>[A-Za-z0-9_.-]+)\): (?P<description>.*)$")
-
-
 def note_text(probe: str, mutant: Mutant, *, own_cell: bool) -> str:
     where = "" if own_cell else f" in `{mutant.cell}`"
     return f"your `{probe}` behaves like a known mistake{where} ({mutant.id}): {mutant.description}"
 
 
+def diagnosis_note(probe: str, mutant: Mutant, *, own_cell: bool) -> Note:
+    """The DIAGNOSIS note: the words for the student, and the function, mutant and description as facts."""
+    return Note(NoteKind.DIAGNOSIS, note_text(probe, mutant, own_cell=own_cell),
+                facts=(("function", probe), ("mutant", mutant.id), ("description", mutant.description)))
+
+
 def diagnosed_mistake(note: Note) -> tuple[str, str, str] | None:
-    """(probe, mutant id, description) of a DIAGNOSIS note written by `note_text`; None for any other note."""
-    match = _NOTE.match(note.text) if note.kind is NoteKind.DIAGNOSIS else None
-    return (match["probe"], match["mutant"], match["description"]) if match else None
+    """(function, mutant id, description) of a DIAGNOSIS note (from its facts); None for any other note."""
+    if note.kind is not NoteKind.DIAGNOSIS:
+        return None
+    named = (note.fact("function"), note.fact("mutant"), note.fact("description"))
+    return named if all(x is not None for x in named) else None
 
 
 def matching_mutants(probe: str, student: Sequence[Outputs], *, reference: Reference, known: KnownMistakes,
@@ -341,4 +345,4 @@ def diagnose(probe: str, outputs: ProbeOutputs | None, *, reference: Reference, 
                                         rtol=policy.rtol)
     except Exception:
         return ()
-    return tuple(Note(NoteKind.DIAGNOSIS, note_text(probe, m, own_cell=own)) for m in mutants)
+    return tuple(diagnosis_note(probe, m, own_cell=own) for m in mutants)
