@@ -210,10 +210,11 @@ def test_attack_a_student_id_that_climbs_out_of_the_folders_is_failed_not_staged
     assert service.queue.claim(10)[0].student == "alice"      # the failed ones are never claimed
 
 
+@pytest.mark.slow          # grades the honest control in the same batch (about 7 s)
 def test_attack_a_symlinked_secret_is_refused_and_never_read(scratch_course: Path, tmp_path: Path) -> None:
     """timestamp.txt and the secret are read by the service (they go beside the feedback pages): a
     symlink to a file of the grader's fails the job with the reason, and its target is never read;
-    an honest folder's files are read as written."""
+    the honest folder graded in the same batch is recorded and its feedback released."""
     import threading
 
     from autograder.config import load_config
@@ -228,7 +229,10 @@ def test_attack_a_symlinked_secret_is_refused_and_never_read(scratch_course: Pat
     service.scan()
     jobs = {j.student: j for j in service.queue.claim(10)}
     assert service._side_files(jobs["alice"])["submission_secret.txt"] == b"s3cret"
-    service.grade((jobs["mallory"],), threading.Event())
-    (mallory,) = [j for j in service.queue.jobs() if j.student == "mallory"]
+    service.grade((jobs["mallory"], jobs["alice"]), threading.Event())
+    states = {j.student: j for j in service.queue.jobs()}
+    mallory, alice = states["mallory"], states["alice"]
     assert mallory.state is JobState.FAILED and "is a symbolic link" in mallory.message, mallory.message
-    assert not list((service.state_dir / "feedback").rglob("submission_secret.txt"))
+    assert alice.state is JobState.GRADED, alice.message
+    written = list((service.state_dir / "feedback").rglob("submission_secret.txt"))
+    assert [p.parent.parent.name for p in written] == ["alice"] and written[0].read_bytes() == b"s3cret"
