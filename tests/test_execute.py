@@ -26,7 +26,7 @@ def where(request) -> str:
 
 
 def _run(tmp_path: Path, where: str, *sources: str, cell_s: float = 10, notebook_s: float = 60,
-         max_output_bytes: int = 1 << 20):
+         max_output_bytes: int = 1 << 20, ready=None):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     env, launch = kernel_env(tmp_path, 0), None
@@ -42,7 +42,7 @@ def _run(tmp_path: Path, where: str, *sources: str, cell_s: float = 10, notebook
         started = time.monotonic()
         result = execute_notebook(nb, workdir=tmp_path, env=env, cell_timeout=lambda cell: cell_s,
                                   notebook_timeout_s=notebook_s, max_output_bytes=max_output_bytes,
-                                  launch=launch)
+                                  launch=launch, ready=ready)
         return result, time.monotonic() - started, nb
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
@@ -116,3 +116,19 @@ def test_kernel_environment_is_only_kernel_env(tmp_path: Path, where: str, monke
     result, _, _ = _run(tmp_path, where, "import os\nassert 'GRADER_ONLY_SECRET' not in os.environ, 'leaked'\n"
                                          "assert os.environ['COURSE_SEED'] == '0'")
     assert result.outcomes[0].error is None, result.outcomes[0].error
+
+
+def test_the_gate_opens_after_the_kernel_answers_and_its_wait_counts_against_no_limit(tmp_path: Path) -> None:
+    """A kernel started ahead waits at `ready` for a free slot: the wait is not notebook time."""
+    opened: list[float] = []
+
+    def ready() -> None:
+        time.sleep(3)
+        opened.append(time.time())
+
+    result, _, nb = _run(tmp_path, "host", "import time; print(repr(time.time()))", "y = 1",
+                         notebook_s=2, ready=ready)
+    assert not result.stopped and result.outcomes[1].error is None   # 3 s at the gate, limit 2 s
+    assert result.runtime_s < 3
+    first_cell_ran_at = float(nb.cells[0].outputs[0]["text"])
+    assert len(opened) == 1 and first_cell_ran_at > opened[0]         # no cell before the gate opened

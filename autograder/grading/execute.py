@@ -214,11 +214,16 @@ def execute_notebook(
     startup_timeout_s: float = 60,
     max_output_bytes: int = 1 << 20,
     launch: KernelLaunch | None = None,
+    ready: Callable[[], None] | None = None,
+    cells_done: Callable[[], None] | None = None,
 ) -> Execution:
     """Execute `nb` in place (outputs are written into it) with cwd `workdir`.
 
     With `launch`, the kernel runs in the sandbox and `env` is only bwrap's own environment (the
-    kernel's is part of `launch`)."""
+    kernel's is part of `launch`). `ready` is called once the kernel answers, before the first cell
+    (the grader's gate: a kernel is started ahead while others run, and waits there for a free
+    slot); the time spent in it counts against no limit and is not part of `runtime_s`. `cells_done`
+    is called once no cell will run any more, before the kernel is shut down (the slot is freed then)."""
     started = time.monotonic()
     deadline = started + notebook_timeout_s
     sandboxed = {}
@@ -238,6 +243,11 @@ def execute_notebook(
     try:
         with client.setup_kernel(env=dict(env), cwd=str(workdir),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            if ready is not None:
+                waiting = time.monotonic()
+                ready()
+                waited = time.monotonic() - waiting
+                started, deadline = started + waited, deadline + waited
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -269,6 +279,8 @@ def execute_notebook(
                     cause = StopCause.KERNEL_DIED
                     break
                 outcomes[index] = _outcome(index, cell, replies.get(index))
+            if cells_done is not None:
+                cells_done()
     except RuntimeError as exc:   # kernel failed to start
         stopped, cause = f"the kernel could not be started ({exc})", StopCause.KERNEL_START
     return Execution(outcomes=outcomes, runtime_s=time.monotonic() - started, stopped=stopped, cause=cause)

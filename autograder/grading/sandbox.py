@@ -50,7 +50,9 @@ import importlib.metadata as metadata
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -555,25 +557,90 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
         command = [sys.executable, "-m", "autograder.grading.worker"]
         if cgroups.paths:
             command = ["/bin/sh", "-c", cgroups.join_command() + '; exec "$@"', "cgroup", *command]
-        deadline = t.notebook_s + t.kernel_start_s + _GRACE_S
-        try:
-            done = subprocess.run(command, input=json.dumps(job), capture_output=True, text=True,
-                                  timeout=deadline, cwd=str(workdir), start_new_session=True,
-                                  env=worker_env(sockets))
-        except subprocess.TimeoutExpired:
-            return nb, Execution(outcomes={}, runtime_s=deadline, cause=StopCause.WORKER,
-                                 stopped=f"the grading worker did not finish within {deadline:.0f} s")
+        job["gate"] = plan.running is not None
+        with tempfile.TemporaryFile() as stderr:
+            output, failure, status = _run_worker(command, job, cwd=workdir, env=worker_env(sockets), stderr=stderr,
+                                          start_s=t.kernel_start_s + _GRACE_S, run_s=t.notebook_s + _GRACE_S,
+                                          running=plan.running)
+            if failure:
+                return nb, Execution(outcomes={}, runtime_s=0.0, cause=StopCause.WORKER, stopped=failure)
+            stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - 8192))
+            errors = stderr.read().decode(errors="replace")
     finally:
         cgroups.close()
         shutil.rmtree(sockets, ignore_errors=True)
     try:
-        answer = json.loads(done.stdout)
+        answer = json.loads(output)
     except json.JSONDecodeError:
-        lines = [ln.strip() for ln in (done.stderr or "").splitlines() if ln.strip()]
-        tail = " / ".join(lines[-2:])[:300] or f"exit status {done.returncode}"
+        lines = [ln.strip() for ln in errors.splitlines() if ln.strip()]
+        tail = " / ".join(lines[-2:])[:300] or f"exit status {status}"
         return nb, Execution(outcomes={}, runtime_s=0.0, cause=StopCause.WORKER,
                              stopped=f"the grading worker failed ({tail})")
     return nbformat.from_dict(answer["notebook"]), Execution.from_json(answer["execution"])
+
+
+def _read_until_line(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Read from `fd` until a newline, the end of the stream or `deadline`; (bytes read, timed out)."""
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return data, True
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    return data, False
+
+
+def _run_worker(command: list[str], job: dict, *, cwd: Path, env: Mapping[str, str], stderr, start_s: float,
+                run_s: float, running: threading.Semaphore | None) -> tuple[bytes, str, int | None]:
+    """Start the worker, hand it the job and return (its answer, "", exit status) or (b"", why it failed, ...).
+
+    With a gate (`running`), the worker starts the kernel and says READY; only then is a running slot
+    taken and GO sent, so a kernel starts while the slots' notebooks run. The slot is given back when
+    the worker says DONE (no cell will run), while its kernel shuts down (jupyter_client's shutdown:
+    a request, then a kill after a few seconds). `start_s` bounds the start, `run_s` the run after
+    GO, and the shutdown gets `_GRACE_S` more. A worker that overruns is killed with its session."""
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, bufsize=0,
+                            cwd=str(cwd), start_new_session=True, env=dict(env))
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def stop(why: str) -> tuple[bytes, str, int | None]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return b"", why, proc.returncode
+
+    try:
+        proc.stdin.write(json.dumps(job).encode() + b"\n")
+        first, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + start_s)
+        if late:
+            return stop(f"the grading worker did not start the kernel within {start_s:.0f} s")
+        if first == b"READY\n":        # the gate: only a worker that asked for it says READY
+            with running or contextlib.nullcontext():
+                proc.stdin.write(b"GO\n")
+                done, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + run_s)
+            if late:
+                return stop(f"the grading worker did not finish within {run_s:.0f} s")
+            if done.startswith(b"DONE\n"):   # cells over: the slot is free while the kernel shuts down
+                done = done[len(b"DONE\n"):]
+            try:
+                rest, _ = proc.communicate(timeout=_GRACE_S)
+            except subprocess.TimeoutExpired:
+                return stop(f"the grading worker did not finish within {run_s:.0f} s")
+            return done + rest, "", proc.returncode
+        try:
+            rest, _ = proc.communicate(timeout=run_s)
+        except subprocess.TimeoutExpired:
+            return stop(f"the grading worker did not finish within {run_s:.0f} s")
+        return first + rest, "", proc.returncode
+    except BrokenPipeError:
+        proc.wait()
+        return b"", f"the grading worker ended early (exit status {proc.returncode})", proc.returncode
+    finally:
+        if proc.poll() is None:
+            stop("")
 
 
 @dataclass(frozen=True)
@@ -584,7 +651,8 @@ class SandboxPlan:
     note: str                      # "" when isolated; otherwise the warning stored with every result
     view: KernelView | None = None
     threads: int = 0               # TensorFlow/BLAS threads per kernel (0: library default)
-    slots: threading.Semaphore | None = None   # bounds the kernels running at once across the batch
+    slots: threading.Semaphore | None = None   # bounds the notebooks in flight at once across the batch
+    running: threading.Semaphore | None = None  # bounds the kernels running cells; one started ahead waits
 
     @classmethod
     def for_batch(cls, config: GraderConfig, extra_hidden: tuple[Path, ...] = ()) -> "SandboxPlan":

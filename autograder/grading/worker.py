@@ -1,11 +1,17 @@
 """`python -m autograder.grading.worker`: execute one notebook and report back.
 
-Reads one JSON job on stdin, applies resource limits to itself (they are inherited by bwrap and
+Reads one JSON job (one line) on stdin, applies resource limits to itself (they are inherited by bwrap and
 the kernel it starts), runs the notebook with `execute.execute_notebook` (the kernel inside the
 sandbox when the job has a `kernel` launch), and writes one JSON answer on stdout: the executed
 notebook and the per-cell outcomes. The worker itself runs outside the sandbox, with the minimal
 environment the grader gave it; it imports no reference code and receives no hidden data beyond
 the notebook it runs.
+
+With `"gate": true` in the job, the worker starts the kernel, writes `READY` on stdout and waits for
+a `GO` line on stdin before the first cell: the grader starts the next kernel while the current
+notebooks run, and lets it run cells only when a slot is free. Any other line, or the end of stdin,
+shuts the kernel down and ends the worker with status 3, nothing run. After the last cell it writes
+`DONE` (the slot is free again) and shuts the kernel down before the answer.
 """
 from __future__ import annotations
 
@@ -44,18 +50,37 @@ def apply_limits(limits: dict) -> None:
     cap(resource.RLIMIT_CORE, 0)
 
 
+class NotLetThrough(Exception):
+    """The grader closed the gate instead of opening it: no cell may run."""
+
+
 def main() -> int:
-    job = json.loads(sys.stdin.read())
-    real_stdout, sys.stdout = sys.stdout, sys.stderr      # nothing but the answer goes to stdout
+    job = json.loads(sys.stdin.readline())
+    real_stdout, sys.stdout = sys.stdout, sys.stderr      # nothing but READY, DONE and the answer go to stdout
+
+    def wait_at_gate() -> None:
+        real_stdout.write("READY\n")
+        real_stdout.flush()
+        if sys.stdin.readline().strip() != "GO":
+            raise NotLetThrough
+
+    def say_done() -> None:
+        real_stdout.write("DONE\n")
+        real_stdout.flush()
+
     apply_limits(job.get("limits", {}))
     nb = nbformat.from_dict(job["notebook"])
     timeouts = job["timeouts"]
-    execution = execute_notebook(
-        nb, workdir=Path(job["workdir"]), env=job["env"],
-        cell_timeout=lambda cell: float(timeouts["cells"].get(grade_id(cell) or "", timeouts["cell_s"])),
-        notebook_timeout_s=float(timeouts["notebook_s"]), startup_timeout_s=float(timeouts["kernel_start_s"]),
-        max_output_bytes=int(job.get("limits", {}).get("max_output_kb", 1024)) * 1024,
-        launch=KernelLaunch.from_json(job["kernel"]) if job.get("kernel") else None)
+    try:
+        execution = execute_notebook(
+            nb, workdir=Path(job["workdir"]), env=job["env"],
+            cell_timeout=lambda cell: float(timeouts["cells"].get(grade_id(cell) or "", timeouts["cell_s"])),
+            notebook_timeout_s=float(timeouts["notebook_s"]), startup_timeout_s=float(timeouts["kernel_start_s"]),
+            max_output_bytes=int(job.get("limits", {}).get("max_output_kb", 1024)) * 1024,
+            launch=KernelLaunch.from_json(job["kernel"]) if job.get("kernel") else None,
+            ready=wait_at_gate if job.get("gate") else None, cells_done=say_done if job.get("gate") else None)
+    except NotLetThrough:
+        return 3
     real_stdout.write(json.dumps({"notebook": nb, "execution": execution.to_json()}))
     real_stdout.flush()
     return 0
