@@ -213,7 +213,9 @@ def grade_notebook(ctx: GradingContext, spec: NotebookSpec, path: Path, *, stude
     outputs = probes.read_outputs(workdir) if cases else None
     model_specs = {name: models.ModelSpec.from_mapping(name, sol.models[name]) for name in spec.models} \
         if sol and split is not None else {}
-    measured = {name: models.measure(workdir, s, split, config=config) for name, s in model_specs.items()}
+    # The grader's training is as heavy as a kernel's: it takes a running slot too (kernels ahead only start).
+    with plan.running if model_specs and plan.running else contextlib.nullcontext():
+        measured = {name: models.measure(workdir, s, split, config=config) for name, s in model_specs.items()}
     # Grader-side verdicts first: a kernel test's points count only when they confirm its exercise.
     checks: dict[str, GraderCheck] = {}
     for test in spec.tests:
