@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,13 +34,15 @@ def _worker(tmp_path: Path) -> subprocess.Popen:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(job).encode() + b"\n")
     proc.stdin.flush()
-    assert proc.stdout.readline() == b"READY\n"
+    # 60 s: the worker and its kernel start in about 1 s here
+    said, late = sandbox._read_until_line(proc.stdout.fileno(), time.monotonic() + 60)
+    assert not late and said == b"READY\n"
     return proc
 
 
 def test_a_worker_left_at_a_closed_gate_runs_no_cell(tmp_path: Path) -> None:
     proc = _worker(tmp_path)
-    out, _ = proc.communicate(timeout=60)                # stdin closed, no GO: the grader went away
+    out, _ = proc.communicate(timeout=60)                # stdin closed, no GO: the grader went away (1 s here)
     assert proc.returncode == 3 and out == b""
     assert not (tmp_path / MARKER).exists()
 

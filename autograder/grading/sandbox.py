@@ -617,24 +617,19 @@ def _run_worker(command: list[str], job: dict, *, cwd: Path, env: Mapping[str, s
         first, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + start_s)
         if late:
             return stop(f"the grading worker did not start the kernel within {start_s:.0f} s")
+        answer, limit = first, run_s
         if first == b"READY\n":        # the gate: only a worker that asked for it says READY
             with running or contextlib.nullcontext():
                 proc.stdin.write(b"GO\n")
-                done, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + run_s)
+                answer, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + run_s)
             if late:
                 return stop(f"the grading worker did not finish within {run_s:.0f} s")
-            if done.startswith(b"DONE\n"):   # cells over: the slot is free while the kernel shuts down
-                done = done[len(b"DONE\n"):]
-            try:
-                rest, _ = proc.communicate(timeout=_GRACE_S)
-            except subprocess.TimeoutExpired:
-                return stop(f"the grading worker did not finish within {run_s:.0f} s")
-            return done + rest, "", proc.returncode
+            answer, limit = answer.removeprefix(b"DONE\n"), _GRACE_S   # cells over: the kernel shuts down
         try:
-            rest, _ = proc.communicate(timeout=run_s)
+            rest, _ = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            return stop(f"the grading worker did not finish within {run_s:.0f} s")
-        return first + rest, "", proc.returncode
+            return stop(f"the grading worker did not finish within {limit:.0f} s")
+        return answer + rest, "", proc.returncode
     except BrokenPipeError:
         proc.wait()
         return b"", f"the grading worker ended early (exit status {proc.returncode})", proc.returncode

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 # Notebooks started ahead of the `workers` that run cells: such a notebook is assembled and its
 # kernel started while the others run, then it waits at the worker's gate for a running slot
 # (sandbox._run_worker). Kernel start and the grader's own work around a notebook then overlap
-# the cells of others, while no more than `workers` kernels ever run cells at once, so the cell
-# limits see the same load as without it. bench/throughput.py measures it.
+# the cells of others, while no more than `workers` kernels (or model trainings) ever run at once:
+# a cell limit sees those, plus one kernel starting and one shutting down. bench/throughput.py
+# measures it.
 KERNELS_AHEAD = 1
 
 
@@ -154,8 +155,8 @@ def grade_path(*, config: GraderConfig, path: Path, students: tuple[str, ...] = 
 
     Up to `workers` notebooks run cells at once (of different submissions, or of the same one),
     each in its own sandboxed worker process and kernel, and each kernel gets cores / workers
-    threads; `kernels_ahead` more are assembled and their kernels started meanwhile. Only this (coordinating) thread writes the gradebook, in the order
-    the submissions finish.
+    threads; `kernels_ahead` more are assembled and their kernels started meanwhile. Only this
+    (coordinating) thread writes the gradebook, in the order the submissions finish.
 
     With `scheduler` ("tcp://host:port"), each submission is a task on that Dask cluster
     (autograder/remote.py); lost workers' tasks are re-run by Dask, results are recorded here.
