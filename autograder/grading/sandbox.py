@@ -1,8 +1,8 @@
 """Run one notebook's kernel in an allow-list sandbox (bubblewrap), as uid 65534, in a clean environment.
 
 Who runs where:
-- the grader starts a worker (`python -m autograder.grading.worker`) with a minimal explicit
-  environment and the resource limits; the worker runs nbclient *outside* the sandbox;
+- the grader forks a worker (`worker.main()`, from the fork server `worker_server.py`) with a
+  minimal explicit environment and the resource limits; the worker runs nbclient *outside* the sandbox;
 - the worker starts only the kernel, inside `bwrap` (jupyter_client's `KernelManager` with a wrapped
   kernel command, `execute.SandboxedKernelManager`). Kernel and client talk over unix sockets
   (`transport="ipc"`) in a private folder bound into the sandbox at the same path, so the kernel
@@ -69,6 +69,7 @@ from nbformat import NotebookNode
 from autograder.config import GraderConfig
 from autograder.errors import AutograderError
 from autograder.grading.execute import Execution, KernelLaunch, StopCause
+from autograder.grading.worker_server import WORKERS, WorkerStartError
 
 NOBODY = 65534
 WORKSPACE = "/workspace"          # the kernel's workspace, whatever its path on the host
@@ -460,8 +461,8 @@ CGROUP_V1 = Path("/sys/fs/cgroup")
 
 class Cgroups:
     """Per-run cgroups (v1 `pids` and `memory`, where the grader may create them): a ceiling on
-    processes and memory for the whole run (worker, bwrap, kernel). `join_command` is the shell
-    line that moves the worker into them before anything else starts."""
+    processes and memory for the whole run (worker, bwrap, kernel). The forked worker moves itself
+    into them before anything else starts (`worker_server`)."""
 
     def __init__(self, name: str, *, max_processes: int, memory_mb: int):
         self.paths: list[Path] = []
@@ -493,9 +494,6 @@ class Cgroups:
             with contextlib.suppress(OSError):
                 if now - path.stat().st_mtime > min_age_s and not (path / "cgroup.procs").read_text().split():
                     path.rmdir()
-
-    def join_command(self) -> str:
-        return "; ".join(f"echo $$ > {p}/cgroup.procs" for p in self.paths)
 
     def close(self) -> None:
         """Kill anything left in the cgroups (a fork bomb's children), then remove them."""
@@ -554,14 +552,11 @@ def execute(nb: NotebookNode, *, workdir: Path, env: Mapping[str, str], config: 
                 os.chown(sockets, NOBODY, NOBODY)
             job["kernel"] = plan.view.launch(workdir, sockets, env, as_root=as_root).to_json()
             job["env"] = {"PATH": _WORKER_PATH}          # bwrap's own; the kernel's is in its arguments
-        command = [sys.executable, "-m", "autograder.grading.worker"]
-        if cgroups.paths:
-            command = ["/bin/sh", "-c", cgroups.join_command() + '; exec "$@"', "cgroup", *command]
         job["gate"] = plan.running is not None
         with tempfile.TemporaryFile() as stderr:
-            output, failure, status = _run_worker(command, job, cwd=workdir, env=worker_env(sockets), stderr=stderr,
-                                          start_s=t.kernel_start_s + _GRACE_S, run_s=t.notebook_s + _GRACE_S,
-                                          running=plan.running)
+            output, failure, status = _run_worker(job, cwd=workdir, env=worker_env(sockets), cgroups=cgroups.paths,
+                                                  stderr=stderr, start_s=t.kernel_start_s + _GRACE_S,
+                                                  run_s=t.notebook_s + _GRACE_S, running=plan.running)
             if failure:
                 return nb, Execution(outcomes={}, runtime_s=0.0, cause=StopCause.WORKER, stopped=failure)
             stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - 8192))
@@ -593,49 +588,63 @@ def _read_until_line(fd: int, deadline: float) -> tuple[bytes, bool]:
     return data, False
 
 
-def _run_worker(command: list[str], job: dict, *, cwd: Path, env: Mapping[str, str], stderr, start_s: float,
-                run_s: float, running: threading.Semaphore | None) -> tuple[bytes, str, int | None]:
-    """Start the worker, hand it the job and return (its answer, "", exit status) or (b"", why it failed, ...).
+def _read_to_end(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Read from `fd` until the end of the stream or `deadline`; (bytes read, timed out)."""
+    parts = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return b"".join(parts), True
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(parts), False
+        parts.append(chunk)
+
+
+def _run_worker(job: dict, *, cwd: Path, env: Mapping[str, str], cgroups: tuple[str, ...], stderr,
+                start_s: float, run_s: float, running: threading.Semaphore | None) -> tuple[bytes, str, int | None]:
+    """Fork a worker (`worker_server.WORKERS`), hand it the job and return (its answer, "", exit
+    status) or (b"", why it failed, ...).
 
     With a gate (`running`), the worker starts the kernel and says READY; only then is a running slot
     taken and GO sent, so a kernel starts while the slots' notebooks run. The slot is given back when
     the worker says DONE (no cell will run), while its kernel shuts down (jupyter_client's shutdown:
     a request, then a kill after a few seconds). `start_s` bounds the start, `run_s` the run after
     GO, and the shutdown gets `_GRACE_S` more. A worker that overruns is killed with its session."""
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, bufsize=0,
-                            cwd=str(cwd), start_new_session=True, env=dict(env))
-    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc = WORKERS.spawn(cwd=cwd, env=env, cgroups=tuple(str(p) for p in cgroups), stderr=stderr)
+    except WorkerStartError as exc:
+        return b"", f"the grading worker could not be started ({exc})", None
 
     def stop(why: str) -> tuple[bytes, str, int | None]:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return b"", why, proc.returncode
+        proc.kill()
+        return b"", why, proc.wait(_GRACE_S)
 
     try:
         proc.stdin.write(json.dumps(job).encode() + b"\n")
-        first, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + start_s)
+        first, late = _read_until_line(proc.stdout, time.monotonic() + start_s)
         if late:
             return stop(f"the grading worker did not start the kernel within {start_s:.0f} s")
         answer, limit = first, run_s
         if first == b"READY\n":        # the gate: only a worker that asked for it says READY
             with running or contextlib.nullcontext():
                 proc.stdin.write(b"GO\n")
-                answer, late = _read_until_line(proc.stdout.fileno(), time.monotonic() + run_s)
+                answer, late = _read_until_line(proc.stdout, time.monotonic() + run_s)
             if late:
                 return stop(f"the grading worker did not finish within {run_s:.0f} s")
             answer, limit = answer.removeprefix(b"DONE\n"), _GRACE_S   # cells over: the kernel shuts down
-        try:
-            rest, _ = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
+        proc.stdin.close()
+        rest, late = _read_to_end(proc.stdout, time.monotonic() + limit)
+        status = None if late else proc.wait(_GRACE_S)
+        if status is None:
             return stop(f"the grading worker did not finish within {limit:.0f} s")
-        return answer + rest, "", proc.returncode
+        return answer + rest, "", status
     except BrokenPipeError:
-        proc.wait()
-        return b"", f"the grading worker ended early (exit status {proc.returncode})", proc.returncode
+        return b"", f"the grading worker ended early (exit status {proc.wait(_GRACE_S)})", proc.status
     finally:
-        if proc.poll() is None:
+        if proc.status is None:
             stop("")
+        proc.close()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """`python -m autograder.grading.worker`: execute one notebook and report back.
 
+The grader runs `main()` in a fork of `worker_server.py` (the imports below are done once per
+batch there); `python -m` runs the same code.
+
 Reads one JSON job (one line) on stdin, applies resource limits to itself (they are inherited by bwrap and
 the kernel it starts), runs the notebook with `execute.execute_notebook` (the kernel inside the
 sandbox when the job has a `kernel` launch), and writes one JSON answer on stdout: the executed
