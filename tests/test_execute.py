@@ -110,6 +110,17 @@ def test_kernel_home_is_the_workspace(tmp_path: Path, where: str) -> None:
     assert (tmp_path / "note.txt").read_text() == "kept"
 
 
+def test_no_student_code_runs_after_the_last_cell(tmp_path: Path, where: str) -> None:
+    """The kernel is killed after the last cell: an atexit handler (which could rewrite a side file
+    after the cells were measured) never runs. The honest control: what a cell writes is kept."""
+    result, _, _ = _run(tmp_path, where, "import atexit\n"
+                                         "atexit.register(lambda: open('after_last_cell.txt', 'w').write('x'))\n"
+                                         "open('in_a_cell.txt', 'w').write('kept')")
+    assert result.outcomes[0].error is None, result.outcomes[0].error
+    assert (tmp_path / "in_a_cell.txt").read_text() == "kept"
+    assert not (tmp_path / "after_last_cell.txt").exists()
+
+
 def test_kernel_environment_is_only_kernel_env(tmp_path: Path, where: str, monkeypatch) -> None:
     """A variable of the grader's process never reaches the kernel (the env is built from nothing)."""
     monkeypatch.setenv("GRADER_ONLY_SECRET", "s3cr3t")

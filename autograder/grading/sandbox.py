@@ -608,9 +608,9 @@ def _run_worker(job: dict, *, cwd: Path, env: Mapping[str, str], cgroups: tuple[
 
     With a gate (`running`), the worker starts the kernel and says READY; only then is a running slot
     taken and GO sent, so a kernel starts while the slots' notebooks run. The slot is given back when
-    the worker says DONE (no cell will run), while its kernel shuts down (jupyter_client's shutdown:
-    a request, then a kill after a few seconds). `start_s` bounds the start, `run_s` the run after
-    GO, and the shutdown gets `_GRACE_S` more. A worker that overruns is killed with its session."""
+    the worker says DONE (no cell will run), while its kernel is killed and the worker writes its
+    answer. `start_s` bounds the start, `run_s` the run after GO, and the end gets `_GRACE_S` more.
+    A worker that overruns is killed with its session."""
     try:
         proc = WORKERS.spawn(cwd=cwd, env=env, cgroups=tuple(str(p) for p in cgroups), stderr=stderr)
     except WorkerStartError as exc:
@@ -632,7 +632,7 @@ def _run_worker(job: dict, *, cwd: Path, env: Mapping[str, str], cgroups: tuple[
                 answer, late = _read_until_line(proc.stdout, time.monotonic() + run_s)
             if late:
                 return stop(f"the grading worker did not finish within {run_s:.0f} s")
-            answer, limit = answer.removeprefix(b"DONE\n"), _GRACE_S   # cells over: the kernel shuts down
+            answer, limit = answer.removeprefix(b"DONE\n"), _GRACE_S   # cells over: the kernel is killed
         proc.stdin.close()
         rest, late = _read_to_end(proc.stdout, time.monotonic() + limit)
         status = None if late else proc.wait(_GRACE_S)

@@ -14,7 +14,7 @@ With `"gate": true` in the job, the worker starts the kernel, writes `READY` on 
 a `GO` line on stdin before the first cell: the grader starts the next kernel while the current
 notebooks run, and lets it run cells only when a slot is free. Any other line, or the end of stdin,
 shuts the kernel down and ends the worker with status 3, nothing run. After the last cell it writes
-`DONE` (the slot is free again) and shuts the kernel down before the answer.
+`DONE` (the slot is free again) and kills the kernel before the answer.
 """
 from __future__ import annotations
 
