@@ -7,7 +7,9 @@ Grades the same batch of reference submissions of one notebook, one method after
 2. `autograder grade` with 1 worker, then with 2 workers (the default on 2 cores), each forced
    to re-execute everything, with and without a kernel started ahead (`run.batch.KERNELS_AHEAD`);
 3. `autograder grade` again on the unchanged batch (nothing changed: nothing is re-run).
-Prints seconds per batch and per notebook, and the ratios.
+Prints seconds per batch and per notebook (medians over the rounds), the ratios of the medians,
+and each round's ratio to the nbgrader run of the same round, with their median: on a noisy
+machine the per-round ratio is the steadier number.
 """
 from __future__ import annotations
 
@@ -96,9 +98,12 @@ def main() -> None:
     n = args.submissions
     base = times["nbgrader autograde"]
     print(f"{n} submissions of {nb} on {os.cpu_count()} cores; median of {args.repeats} interleaved round(s)")
-    print(f"{'method':<46} {'batch s':>8} {'per notebook s':>15} {'throughput vs nbgrader':>23}")
+    print(f"{'method':<46} {'batch s':>8} {'per notebook s':>15} {'throughput vs nbgrader':>23} "
+          f"{'per-round ratios (median)':>26}")
     for name, seconds in times.items():
-        print(f"{name:<46} {seconds:>8.2f} {seconds / n:>15.2f} {base / seconds:>22.2f}x")
+        rounds = [b / s for b, s in zip(samples["nbgrader autograde"], samples.get(name, ()))]
+        spread = (" ".join(f"{r:.2f}" for r in rounds) + f" ({statistics.median(rounds):.2f}x)") if rounds else ""
+        print(f"{name:<46} {seconds:>8.2f} {seconds / n:>15.2f} {base / seconds:>22.2f}x {spread:>26}")
     if {"autograder, 1 worker", "autograder, 2 workers"} <= times.keys():
         print(f"2 workers vs 1 worker: {times['autograder, 1 worker'] / times['autograder, 2 workers']:.2f}x")
     for name in [k for k in times if k.endswith(", no kernel ahead")]:
