@@ -51,7 +51,7 @@ class StopCause(str, Enum):
     """Why execution stopped before the last cell: *what* happened (`Execution.stopped` says it in words)."""
 
     NOTEBOOK_TIME_LIMIT = "notebook_time_limit"   # the whole notebook ran past its limit
-    CELL_STUCK = "cell_stuck"          # a cell ran past its limit and ignored the interrupt: kernel shut down
+    CELL_STUCK = "cell_stuck"          # a cell ran past its limit and ignored the interrupt: kernel killed
     KERNEL_DIED = "kernel_died"        # crash, os._exit or out of memory
     KERNEL_START = "kernel_start"      # the kernel could not be started: nothing ran
     WORKER = "worker"                  # the grading worker failed or did not finish: nothing ran
@@ -225,10 +225,10 @@ def execute_notebook(
     slot); the time spent in it counts against no limit and is not part of `runtime_s`. `cells_done`
     is called once no cell will run any more, before the kernel is stopped (the slot is freed then).
 
-    The kernel is killed after the last cell, not asked to shut down (`shutdown_kernel="immediate"`:
-    SIGKILL to its process group). Everything the grader reads was written by the cells, a graceful
-    shutdown cost about 0.7 s per notebook, and no student code (an atexit handler) runs after the
-    last cell."""
+    The kernel is killed when execution ends (after the last cell, at a closed gate, at a limit),
+    not asked to shut down (`shutdown_kernel="immediate"`: SIGKILL to its process group). Everything
+    the grader reads was written by the cells, a graceful shutdown cost about 0.7 s per notebook,
+    and no student code (an atexit handler) runs after the last cell."""
     started = time.monotonic()
     deadline = started + notebook_timeout_s
     sandboxed = {}
@@ -274,7 +274,7 @@ def execute_notebook(
                         break
                     if not _recover(client):
                         stopped = (f"cell {index} ran past its {limit:.0f} s limit and did not stop "
-                                   f"when interrupted; the kernel was shut down")
+                                   f"when interrupted; the kernel was killed")
                         cause = StopCause.CELL_STUCK
                         break
                     continue

@@ -13,7 +13,7 @@ the notebook it runs.
 With `"gate": true` in the job, the worker starts the kernel, writes `READY` on stdout and waits for
 a `GO` line on stdin before the first cell: the grader starts the next kernel while the current
 notebooks run, and lets it run cells only when a slot is free. Any other line, or the end of stdin,
-shuts the kernel down and ends the worker with status 3, nothing run. After the last cell it writes
+kills the kernel and ends the worker with status 3, nothing run. After the last cell it writes
 `DONE` (the slot is free again) and kills the kernel before the answer.
 """
 from __future__ import annotations
